@@ -1,0 +1,39 @@
+"""tlzoo: a transfer-learning task zoo for NLP.
+
+Importing ``tlzoo`` is cheap; ``train`` and ``load`` import the engine (torch, transformers) on call.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from tlzoo.api import API_VERSION, Spec, TlzooError
+from tlzoo.hookspecs import hookimpl
+
+if TYPE_CHECKING:
+    from tlzoo.engine.predictor import Predictor
+    from tlzoo.engine.run import TrainResult
+
+__version__ = "0.1.0"
+__all__ = ["API_VERSION", "Spec", "TlzooError", "__version__", "hookimpl", "list_components", "load", "train"]
+
+
+def list_components(kind: str | None = None) -> list[Spec]:
+    """Specs of every registered component (of one kind if given), without building any."""
+    from tlzoo.catalog import registry
+
+    return registry().specs(kind)  # type: ignore[arg-type]
+
+
+def train(task: str, **options: Any) -> TrainResult:
+    """Fine-tune a backbone on a task; see ``tlzoo train --help`` for the options."""
+    from tlzoo.engine.run import train as _train
+
+    return _train(task, **options)
+
+
+def load(path: str) -> Predictor:
+    """Load a folder written by :func:`train`; the result has ``.predict()`` and ``.evaluate()``."""
+    from tlzoo.engine.predictor import Predictor
+
+    return Predictor.load(path)

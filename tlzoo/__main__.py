@@ -1,0 +1,3 @@
+from tlzoo.cli.main import main
+
+main()

@@ -1,0 +1,118 @@
+"""The contract between the core and plugins: component specs and the protocols they build.
+
+This module is imported on every CLI call, so it must stay light: no torch, no transformers.
+A *spec* announces a component (name, kind, description, where its factory lives); building the
+component imports the factory, and only then the heavy libraries.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol, runtime_checkable
+
+API_VERSION = "1.0"
+"""Version of the plugin API. Plugins declare the range they support (``TLZOO_API = ">=1,<2"``)."""
+
+ComponentKind = Literal["task", "backbone", "head", "metric", "dataset"]
+KINDS: tuple[ComponentKind, ...] = ("task", "backbone", "head", "metric", "dataset")
+
+
+class TlzooError(Exception):
+    """An error caused by the user's input or environment; the CLI prints it as one line."""
+
+
+@dataclass(frozen=True)
+class Spec:
+    """A light description of a component; ``factory`` is a ``"package.module:attribute"`` path.
+
+    ``metadata`` holds kind-specific facts that listing may show without building anything
+    (for a backbone its ``kind`` and ``source``; for a metric its ``primary`` key; for a task
+    its ``default_backbone`` and ``metrics``).
+    """
+
+    name: str
+    kind: ComponentKind
+    factory: str
+    description: str = ""
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+    plugin: str = ""
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise TlzooError(f"component {self.name!r}: kind must be one of {', '.join(KINDS)}, not {self.kind!r}")
+        if not self.name or self.name != self.name.strip() or " " in self.name:
+            raise TlzooError(f"component name {self.name!r} must be a non-empty word without spaces")
+        module, sep, attr = self.factory.partition(":")
+        if not sep or not module or not attr:
+            raise TlzooError(f"component {self.name!r}: factory must look like 'package.module:attr', not {self.factory!r}")
+
+    def load(self) -> Any:
+        """Import and return the factory (this is where heavy imports happen)."""
+        module_name, _, attr_path = self.factory.partition(":")
+        obj: Any = importlib.import_module(module_name)
+        for part in attr_path.split("."):
+            obj = getattr(obj, part)
+        return obj
+
+    def build(self, **kwargs: Any) -> Any:
+        """Build the component by calling its factory with ``kwargs``."""
+        return self.load()(**kwargs)
+
+
+@runtime_checkable
+class Backbone(Protocol):
+    """A pretrained transformer and its tokenizer, loadable through the transformers Auto classes."""
+
+    name: str
+    kind: str  # "encoder" | "encoder-decoder" | "decoder"
+
+    def load_tokenizer(self) -> Any: ...
+
+    def build_model(self, auto_class: str, **config_overrides: Any) -> Any: ...
+
+
+@runtime_checkable
+class Head(Protocol):
+    """A task layer on top of a backbone's hidden states; returns logits (and loss when given labels)."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any: ...
+
+
+@runtime_checkable
+class Metric(Protocol):
+    """Scores predictions against references. ``primary`` names the key that model selection uses."""
+
+    name: str
+    primary: str
+    greater_is_better: bool
+
+    def compute(self, predictions: Sequence[Any], references: Sequence[Any]) -> dict[str, Any]: ...
+
+
+@runtime_checkable
+class Dataset(Protocol):
+    """Reads files into a task's schema, validating as it goes (errors name the file and line)."""
+
+    columns: Sequence[str]
+
+    def read(self, path: str, **options: Any) -> Any: ...
+
+
+@runtime_checkable
+class Task(Protocol):
+    """Binds a data schema, preprocessing, a head (via a model class), a loss, post-processing and metrics.
+
+    Plugins normally subclass :class:`tlzoo.task.BaseTask`, which documents each step.
+    """
+
+    name: str
+    primary_metric: str
+    greater_is_better: bool
+
+    def load_split(self, path: str, split: str) -> Any: ...
+
+    def build_model(self, backbone: Backbone, state: Mapping[str, Any]) -> Any: ...
+
+    def postprocess(self, outputs: Iterable[Any], features: Any, examples: Any) -> list[Any]: ...

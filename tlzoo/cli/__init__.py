@@ -1,0 +1,1 @@
+"""The ``tlzoo`` command line: one module per command group, assembled in :mod:`tlzoo.cli.main`."""

@@ -1,0 +1,81 @@
+"""``tlzoo list`` and ``tlzoo info``: read specs only, never import torch or transformers."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from tlzoo.api import KINDS, Spec, TlzooError
+from tlzoo.cli.table import print_table
+
+_PLURAL = {f"{kind}s": kind for kind in KINDS}
+
+
+def _spec_row(spec: Spec) -> dict[str, str]:
+    return {"kind": spec.kind, "name": spec.name, "plugin": spec.plugin, "description": spec.description}
+
+
+@click.command("list")
+@click.argument("kind", required=False, type=click.Choice(sorted(_PLURAL)))
+@click.option("--available", is_flag=True, help="Show indexed plugins (registry.yaml) that are not installed.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def list_command(kind: str | None, available: bool, as_json: bool) -> None:
+    """List components (tasks, backbones, heads, metrics, datasets)."""
+    if available:
+        from tlzoo.index import not_installed
+
+        rows = [entry.as_row() for entry in not_installed()]
+        columns = ["name", "requirement", "provides", "description"]
+    else:
+        from tlzoo.catalog import registry
+
+        rows = [_spec_row(s) for s in registry().specs(_PLURAL[kind] if kind else None)]  # type: ignore[arg-type]
+        columns = ["kind", "name", "plugin", "description"]
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+    else:
+        print_table(rows, columns)
+
+
+@click.command("info")
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+def info_command(name: str, as_json: bool) -> None:
+    """Describe the component(s) called NAME."""
+    from tlzoo.catalog import registry
+
+    found = registry().find(name)
+    if not found:
+        raise TlzooError(registry().missing_message(name))
+    payload = [{**_spec_row(s), "factory": s.factory, "metadata": dict(s.metadata)} for s in found]
+    if as_json:
+        click.echo(json.dumps(payload, indent=2))
+        return
+    for item in payload:
+        click.echo(f"{item['name']} ({item['kind']}, from {item['plugin']})")
+        click.echo(f"  {item['description']}")
+        click.echo(f"  factory: {item['factory']}")
+        for key, value in item["metadata"].items():
+            click.echo(f"  {key}: {value}")
+
+
+@click.command("plugins")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def plugins_command(as_json: bool) -> None:
+    """Show installed plugins: distribution, version, hooks, components and any load error."""
+    from dataclasses import asdict
+
+    from tlzoo.plugins import host
+
+    infos = host().plugins
+    if as_json:
+        click.echo(json.dumps([asdict(i) for i in infos], indent=2))
+        return
+    rows = [{"plugin": i.name, "distribution": i.distribution, "version": i.version or "(core)",
+             "hooks": ",".join(i.hooks), "components": str(len(i.components)),
+             "status": f"ERROR {i.error}" if i.error else "ok"} for i in infos]
+    print_table(rows, ["plugin", "distribution", "version", "hooks", "components", "status"])
+
+
+COMMANDS = [list_command, info_command, plugins_command]

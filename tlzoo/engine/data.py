@@ -1,0 +1,102 @@
+"""Data mechanics shared by every task: reading splits, tokenising once (cached), batching by length."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Iterator, Sequence
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from tlzoo.api import TlzooError
+
+
+def file_sha256(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def read_split(task: Any, path: str, split: str, limit: int = 0) -> Any:
+    """The task reads and validates ``path``; an empty result is an error naming the file."""
+    if not Path(path).is_file():
+        raise TlzooError(f"{split} file {path} does not exist")
+    if Path(path).stat().st_size == 0:
+        raise TlzooError(f"{split} file {path} is empty; expected {task.name} examples")
+    dataset = task.load_split(path, split)
+    if len(dataset) == 0:
+        raise TlzooError(f"{split} file {path} holds no examples; expected {task.name} examples")
+    if limit and len(dataset) > limit:
+        dataset = dataset.select(range(limit))
+    return dataset
+
+
+def tokenize(task: Any, dataset: Any, tokenizer: Any, state: dict, max_length: int, training: bool,
+             desc: str) -> Any:
+    """Run the task's preprocessing as a batched, fingerprint-cached ``datasets.map``."""
+    function = partial(task.preprocess, tokenizer=tokenizer, state=state, max_length=max_length, training=training)
+    return dataset.map(function, batched=True, remove_columns=dataset.column_names, desc=desc,
+                       load_from_cache_file=True)
+
+
+def feature_lengths(features: Any, column: str) -> list[int]:
+    return [len(x) for x in features[column]]
+
+
+class LengthGroupedBatches:
+    """Shuffled batches of similar length (less padding), the same for a given seed and epoch.
+
+    Like transformers' length-grouped sampler: shuffle, cut into mega-batches of 50 batches, sort
+    each by length, then shuffle the order of the resulting batches.
+    """
+
+    def __init__(self, lengths: Sequence[int], batch_size: int, seed: int, group: bool = True,
+                 shuffle: bool = True) -> None:
+        self.lengths = list(lengths)
+        self.batch_size = batch_size
+        self.seed = seed
+        self.group = group
+        self.shuffle = shuffle
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return math.ceil(len(self.lengths) / self.batch_size)
+
+    def batches(self) -> list[list[int]]:
+        generator = torch.Generator().manual_seed(self.seed + self.epoch)
+        n = len(self.lengths)
+        order = torch.randperm(n, generator=generator).tolist() if self.shuffle else list(range(n))
+        if self.group:
+            mega = self.batch_size * 50
+            order = [i for start in range(0, n, mega)
+                     for i in sorted(order[start:start + mega], key=lambda j: -self.lengths[j])]
+        batches = [order[i:i + self.batch_size] for i in range(0, n, self.batch_size)]
+        if self.shuffle and self.group:
+            batches = [batches[i] for i in torch.randperm(len(batches), generator=generator).tolist()]
+        return batches
+
+    def __iter__(self) -> Iterator[list[int]]:
+        return iter(self.batches())
+
+
+def model_columns(model: Any, features: Any) -> list[str]:
+    """Feature columns the model's forward accepts (others, like offsets, stay out of batches)."""
+    import inspect
+
+    forward = getattr(model, "get_base_model", lambda: model)().forward
+    accepted = set(inspect.signature(forward).parameters) | {"labels"}
+    return [c for c in features.column_names if c in accepted]
+
+
+def inference_batches(lengths: Sequence[int], batch_size: int, rank: int = 0, world: int = 1) -> list[list[int]]:
+    """Longest-first batches of this process's share of the rows (sorting cuts padding)."""
+    mine = sorted(range(rank, len(lengths), world), key=lambda i: -lengths[i])
+    return [mine[i:i + batch_size] for i in range(0, len(mine), batch_size)]

@@ -1,0 +1,242 @@
+"""The training loop on HF Accelerate, written once for every task.
+
+Batches are cut by :class:`LengthGroupedBatches` from a seed and the epoch alone, and each process
+takes its slice of every global batch, so the data order does not depend on the number of
+processes and a resumed run replays exactly the batches an uninterrupted run would see.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from tlzoo.api import TlzooError
+from tlzoo.engine import checkpoint
+from tlzoo.engine.config import TrainConfig
+from tlzoo.engine.data import LengthGroupedBatches, feature_lengths, model_columns
+from tlzoo.engine.inference import run_forward
+from tlzoo.engine.progress import JsonlLog, Progress
+from tlzoo.engine.strategies import parameter_groups, unfreeze_for_epoch
+
+
+@dataclass
+class LoopState:
+    """Everything besides tensors that a resumed run needs; saved as JSON in each checkpoint."""
+
+    step: int = 0
+    epoch: int = 0
+    batch_in_epoch: int = 0
+    samples: int = 0
+    train_seconds: float = 0.0
+    best_metric: float | None = None
+    best_checkpoint: str | None = None
+    evals_without_improvement: int = 0
+    last_eval_step: int = -1
+    stopped_early: bool = False
+    last_eval: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class EvalSet:
+    examples: Any
+    features: Any
+    path: str
+
+
+class FitLoop:
+    def __init__(self, task: Any, config: TrainConfig, model: Any, tokenizer: Any, state: dict,
+                 train_features: Any, evaluation: EvalSet | None, output: Path, accelerator: Any) -> None:
+        self.task, self.config, self.task_state = task, config, state
+        self.accelerator = accelerator
+        self.output = output
+        self.evaluation = evaluation
+        self.collator = task.collator(tokenizer, model)
+        self.columns = model_columns(model, train_features)
+        self.train_rows = train_features.select_columns(self.columns)
+        self.batches = LengthGroupedBatches(feature_lengths(train_features, task.length_column),
+                                            config.batch_size, config.seed, group=config.group_by_length)
+        self.micro_per_epoch = len(self.batches)
+        self.steps_per_epoch = math.ceil(self.micro_per_epoch / config.grad_accum)
+        self.total_steps = config.max_steps or math.ceil(config.epochs * self.steps_per_epoch)
+        self.model = model
+        optimizer = torch.optim.AdamW(parameter_groups(model, config.learning_rate, config.weight_decay, config.llrd))
+        from transformers import get_linear_schedule_with_warmup
+
+        self.scheduler = get_linear_schedule_with_warmup(
+            optimizer, math.ceil(config.warmup_ratio * self.total_steps), self.total_steps)
+        self.model, self.optimizer = accelerator.prepare(model, optimizer)
+        self.loop_state = LoopState()
+        self.log = JsonlLog(output / "log.jsonl", enabled=accelerator.is_main_process)
+
+    # -- helpers --------------------------------------------------------------------------
+    @property
+    def unwrapped(self) -> Any:
+        return self.accelerator.unwrap_model(self.model)
+
+    def _my_slice(self, indices: list[int]) -> list[int]:
+        world, rank = self.accelerator.num_processes, self.accelerator.process_index
+        share = math.ceil(len(indices) / world)
+        return indices[rank * share:(rank + 1) * share]
+
+    def _batch(self, indices: list[int]) -> dict[str, Any]:
+        rows = self.train_rows[indices]
+        batch = self.collator([{c: rows[c][i] for c in self.columns} for i in range(len(indices))])
+        return {k: v.to(self.accelerator.device) if hasattr(v, "to") else v for k, v in batch.items()}
+
+    def resume(self) -> bool:
+        """Restore the newest complete checkpoint, if any; True when the run resumes."""
+        found = checkpoint.list_checkpoints(self.output)
+        if not found:
+            return False
+        trainer_state = checkpoint.load_checkpoint(found[-1], self.unwrapped, self.optimizer, self.scheduler)
+        self.loop_state = LoopState(**trainer_state)
+        self.log.truncate_after(self.loop_state.step)
+        return True
+
+    def _save(self) -> Path | None:
+        self.accelerator.wait_for_everyone()
+        path = None
+        if self.accelerator.is_main_process:
+            from dataclasses import asdict
+
+            path = checkpoint.save_checkpoint(self.output, self.loop_state.step, self.unwrapped.state_dict(),
+                                              self.optimizer, self.scheduler, asdict(self.loop_state))
+            best = Path(self.loop_state.best_checkpoint) if self.loop_state.best_checkpoint else None
+            checkpoint.prune(self.output, self.config.keep_checkpoints, best)
+        self.accelerator.wait_for_everyone()
+        return path
+
+    # -- evaluation -----------------------------------------------------------------------
+    def evaluate(self) -> dict[str, Any]:
+        assert self.evaluation is not None
+        return evaluate_model(self.task, self.unwrapped, self.evaluation, self.collator, self.config,
+                              self.task_state, self.accelerator)
+
+    def _evaluate_and_checkpoint(self) -> None:
+        st = self.loop_state
+        metrics = self.evaluate() if self.evaluation is not None else {}
+        improved = False
+        if metrics:
+            value = metrics[self.task.primary_metric]
+            better = (st.best_metric is None or (value > st.best_metric if self.task.greater_is_better
+                                                  else value < st.best_metric))
+            improved = bool(better)
+            if improved:
+                st.best_metric, st.evals_without_improvement = value, 0
+            else:
+                st.evals_without_improvement += 1
+            st.last_eval, st.last_eval_step = metrics, st.step
+            self.log.write(event="eval", step=st.step, epoch=round(st.step / self.steps_per_epoch, 3),
+                           **{f"eval_{k}": v for k, v in metrics.items() if isinstance(v, (int, float))})
+            if not self.config.quiet and self.accelerator.is_main_process:
+                shown = ", ".join(f"{k} {v:.4f}" for k, v in metrics.items() if isinstance(v, float))
+                print(f"step {st.step}: {shown}", flush=True)
+        if improved:
+            st.best_checkpoint = str(self.output / checkpoint.CHECKPOINTS / f"step-{st.step:07d}")
+        self._save()
+        patience = self.config.early_stopping_patience
+        if patience and st.evals_without_improvement >= patience:
+            st.stopped_early = True
+
+    # -- training -------------------------------------------------------------------------
+    def fit(self) -> LoopState:
+        config, st = self.config, self.loop_state
+        eval_steps = int(config.eval_every) if str(config.eval_every).isdigit() else 0
+        eval_epochs = config.eval_every == "epoch"
+        progress = Progress(self.total_steps, "train", config.quiet or not self.accelerator.is_main_process,
+                            initial=st.step)
+        self.model.train()
+        self._clock_start = time.perf_counter() - st.train_seconds
+        budget = config.max_minutes * 60
+        while st.step < self.total_steps and not st.stopped_early:
+            if config.strategy == "gradual":
+                unfreeze_for_epoch(self.unwrapped, st.epoch)
+            self.batches.set_epoch(st.epoch)
+            batches = self.batches.batches()
+            while st.batch_in_epoch < len(batches) and st.step < self.total_steps:
+                group_start = st.batch_in_epoch
+                group = batches[group_start:group_start + config.grad_accum]
+                loss_value = self._optimizer_step(group)
+                st.batch_in_epoch += len(group)
+                st.step += 1
+                st.samples += sum(len(b) for b in group)
+                st.train_seconds = time.perf_counter() - self._clock_start
+                rate = st.samples / max(st.train_seconds, 1e-9)
+                lr = self.scheduler.get_last_lr()[-1]
+                progress.update(1, loss=f"{loss_value:.4f}", lr=f"{lr:.2e}", samples_s=f"{rate:.1f}")
+                if st.step % max(config.logging_steps, 1) == 0 or st.step == self.total_steps:
+                    self.log.write(event="train", step=st.step, epoch=round(st.step / self.steps_per_epoch, 3),
+                                   loss=loss_value, learning_rate=lr, samples_per_second=round(rate, 2))
+                out_of_time = budget and st.train_seconds >= budget
+                if out_of_time:
+                    self.total_steps = st.step
+                if eval_steps and st.step % eval_steps == 0:
+                    self._timed(self._evaluate_and_checkpoint)
+                elif config.save_every and st.step % config.save_every == 0:
+                    self._timed(self._save)
+                if st.stopped_early or out_of_time:
+                    break
+            if st.batch_in_epoch >= len(batches):
+                st.epoch += 1
+                st.batch_in_epoch = 0
+                if eval_epochs and not st.stopped_early:
+                    self._timed(self._evaluate_and_checkpoint)
+        progress.close()
+        if self.evaluation is not None and st.last_eval_step != st.step:
+            self._timed(self._evaluate_and_checkpoint)
+        self._load_best()
+        return st
+
+    def _timed(self, action: Any) -> None:
+        """Run an evaluation or save without counting its time as training time."""
+        paused = time.perf_counter()
+        action()
+        self._clock_start += time.perf_counter() - paused
+
+    def _optimizer_step(self, group: list[list[int]]) -> float:
+        total = 0.0
+        for index, indices in enumerate(group):
+            batch = self._batch(self._my_slice(indices))
+            last = index == len(group) - 1
+            with nullcontext() if last else self.accelerator.no_sync(self.model):
+                with self.accelerator.autocast():
+                    loss = self.task.loss(self.model, batch)
+                if not torch.isfinite(loss):
+                    self._stop_on_nan()
+                self.accelerator.backward(loss / len(group))
+            total += loss.item() / len(group)
+        if self.config.max_grad_norm:
+            self.accelerator.clip_grad_norm_(self.model.parameters(), self.config.max_grad_norm)
+        self.optimizer.step()
+        self.scheduler.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        return total
+
+    def _stop_on_nan(self) -> None:
+        found = checkpoint.list_checkpoints(self.output)
+        kept = f"the last good checkpoint is {found[-1]}" if found else "no checkpoint had been written yet"
+        raise TlzooError(f"training loss became NaN/inf at step {self.loop_state.step + 1}; stopped, {kept}. "
+                         f"Try a lower --learning-rate or --precision fp32")
+
+    def _load_best(self) -> None:
+        best = self.loop_state.best_checkpoint
+        if best and Path(best).is_dir() and not best.endswith(f"step-{self.loop_state.step:07d}"):
+            from safetensors.torch import load_file
+
+            self.unwrapped.load_state_dict(load_file(str(Path(best) / "model.safetensors")))
+
+
+def evaluate_model(task: Any, model: Any, evaluation: EvalSet, collator: Any, config: TrainConfig,
+                   state: dict, accelerator: Any = None) -> dict[str, Any]:
+    """Forward, post-process and score an evaluation set; the same path for training and `evaluate`."""
+    outputs = run_forward(task, model, evaluation.features, collator, config.eval_batch_size,
+                          config.generation(), accelerator)
+    predictions = task.postprocess(outputs, evaluation.features, evaluation.examples, state)
+    references = task.references(evaluation.examples, state)
+    return task.compute_metrics(predictions, references, state)

@@ -1,0 +1,40 @@
+"""A PNG of training loss and validation metrics against optimizer steps."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+
+def plot_curves(records: Sequence[dict[str, Any]], primary_metric: str, path: Path) -> Path | None:
+    train = [(r["step"], r["loss"]) for r in records if r.get("event") == "train"]
+    evals = [(r["step"], r) for r in records if r.get("event") == "eval"]
+    if not train and not evals:
+        return None
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, loss_axis = plt.subplots(figsize=(7, 4))
+    if train:
+        loss_axis.plot(*zip(*train), label="training loss", color="tab:blue")
+    eval_losses = [(s, r["eval_loss"]) for s, r in evals if "eval_loss" in r]
+    if eval_losses:
+        loss_axis.plot(*zip(*eval_losses), "o-", label="validation loss", color="tab:orange")
+    loss_axis.set_xlabel("optimizer step")
+    loss_axis.set_ylabel("loss")
+    handles, labels = loss_axis.get_legend_handles_labels()
+    metric_points = [(s, r[f"eval_{primary_metric}"]) for s, r in evals if f"eval_{primary_metric}" in r]
+    if metric_points and primary_metric != "loss":
+        metric_axis = loss_axis.twinx()
+        metric_axis.plot(*zip(*metric_points), "s--", color="tab:green", label=f"validation {primary_metric}")
+        metric_axis.set_ylabel(primary_metric)
+        more_handles, more_labels = metric_axis.get_legend_handles_labels()
+        handles, labels = handles + more_handles, labels + more_labels
+    loss_axis.legend(handles, labels, loc="best")
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+    return path

@@ -1,0 +1,156 @@
+"""One training run, read straight down: config -> task and backbone -> data -> model -> loop -> folder."""
+
+from __future__ import annotations
+
+import dataclasses
+import platform
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tlzoo.api import API_VERSION, TlzooError
+from tlzoo.engine.config import TrainConfig, read_yaml, resolve
+from tlzoo.task import BaseTask
+
+
+@dataclass
+class TrainResult:
+    output_dir: str
+    metrics: dict[str, Any]
+    history: list[dict[str, Any]]
+    config: TrainConfig
+
+
+def task_class(name: str) -> tuple[type[BaseTask], Any]:
+    from tlzoo.catalog import registry
+
+    spec = registry().get(name, "task")
+    return spec.load(), spec
+
+
+def resolve_config(task: str, config_file: str | None = None, **options: Any) -> TrainConfig:
+    """The full configuration a run would use (``--print-config`` shows it)."""
+    cls, _ = task_class(task)
+    option_names = {f.name for f in dataclasses.fields(cls.options_class)}
+    file_values = read_yaml(config_file) if config_file else {}
+    file_task = file_values.pop("task", task)
+    if file_task != task:
+        raise TlzooError(f"config file {config_file} is for task {file_task!r}, not {task!r}")
+    return resolve({**cls.default_hparams}, file_values, {**options, "task": task}, option_names)
+
+
+def make_accelerator(config: TrainConfig) -> Any:
+    from accelerate import Accelerator
+    from accelerate.utils import set_seed
+
+    precision = {"fp32": "no", "bf16": "bf16", "fp16": "fp16"}[config.precision]
+    accelerator = Accelerator(mixed_precision=precision, rng_types=[])
+    set_seed(config.seed)
+    return accelerator
+
+
+def _versions() -> dict[str, str]:
+    import torch
+    import transformers
+
+    import tlzoo
+
+    return {"tlzoo": tlzoo.__version__, "api": API_VERSION, "torch": torch.__version__,
+            "transformers": transformers.__version__, "python": platform.python_version()}
+
+
+def build_manifest(config: TrainConfig, spec: Any, task: BaseTask, backbone: Any, state: Mapping[str, Any],
+                   data: Mapping[str, Mapping[str, str]]) -> dict[str, Any]:
+    from importlib import metadata
+
+    try:
+        plugin_version = metadata.version(spec.plugin) if spec.plugin else ""
+    except metadata.PackageNotFoundError:
+        plugin_version = ""
+    return {"format": 1, "task": config.task, "model_class": task.model_class,
+            "plugin": {"distribution": spec.plugin, "version": plugin_version},
+            "task_options": dataclasses.asdict(task.options), "state": dict(state),
+            "backbone": {"name": backbone.name, "kind": backbone.kind,
+                         "source": getattr(backbone, "source", "config")},
+            "versions": _versions(), "data": dict(data), "config": config.to_dict()}
+
+
+def train(task: str, config: str | None = None, **options: Any) -> TrainResult:
+    """Fine-tune; see :class:`TrainConfig` for the options (and ``config``, a YAML file)."""
+    from tlzoo.backbones.loading import resolve_backbone
+    from tlzoo.engine import data as data_mod
+    from tlzoo.engine.loop import EvalSet, FitLoop, evaluate_model
+    from tlzoo.engine.output import check_output_folder, clear_run, write_final
+    from tlzoo.engine.plot import plot_curves
+    from tlzoo.engine.strategies import finalize_model, prepare_model
+
+    cfg = resolve_config(task, config, **options)
+    if not cfg.train:
+        raise TlzooError("no training data: pass --train FILE")
+    if not cfg.output:
+        raise TlzooError("no output folder: pass --output DIR")
+    output = Path(cfg.output)
+    check_output_folder(output, cfg.overwrite, cfg.resume)
+    cls, spec = task_class(task)
+    task_obj = cls(cfg.task_options)
+    accelerator = make_accelerator(cfg)
+
+    # Read and validate all data before anything is written.
+    splits = {"train": cfg.train, "validation": cfg.validation, "test": cfg.test}
+    raw = {name: data_mod.read_split(task_obj, path, name, cfg.max_train_samples if name == "train"
+                                     else cfg.max_eval_samples)
+           for name, path in splits.items() if path}
+    state = task_obj.setup(raw["train"])
+    for name in ("validation", "test"):
+        if name in raw:
+            task_obj.check(raw[name], state, splits[name])
+    backbone = resolve_backbone(cfg.backbone or cls.default_backbone)
+    tokenizer = backbone.load_tokenizer()
+    max_length = min(cfg.max_length, _model_limit(tokenizer))
+
+    with accelerator.main_process_first():
+        features = {name: data_mod.tokenize(task_obj, dataset, tokenizer, state, max_length,
+                                            name == "train", f"tokenising {name}")
+                    for name, dataset in raw.items()}
+    model = task_obj.build_model(backbone, state)
+    model = prepare_model(model, cfg.strategy, (cfg.lora_r, cfg.lora_alpha, cfg.lora_dropout))
+
+    if accelerator.is_main_process:
+        if cfg.overwrite and not cfg.resume:
+            clear_run(output)
+        output.mkdir(parents=True, exist_ok=True)
+    accelerator.wait_for_everyone()
+    evaluation = EvalSet(raw["validation"], features["validation"], cfg.validation) if "validation" in raw else None
+    loop = FitLoop(task_obj, cfg, model, tokenizer, state, features["train"], evaluation, output, accelerator)
+    if cfg.resume and loop.resume() and accelerator.is_main_process and not cfg.quiet:
+        print(f"resumed from step {loop.loop_state.step}", flush=True)
+    loop_state = loop.fit()
+
+    final_model = finalize_model(loop.unwrapped)
+    metrics: dict[str, Any] = {"train": {
+        "steps": loop_state.step, "epochs": round(loop_state.step / loop.steps_per_epoch, 3),
+        "samples": loop_state.samples, "seconds": round(loop_state.train_seconds, 2),
+        "samples_per_second": round(loop_state.samples / max(loop_state.train_seconds, 1e-9), 2),
+        "stopped_early": loop_state.stopped_early}}
+    if evaluation is not None:
+        metrics["validation"] = evaluate_model(task_obj, final_model, evaluation, loop.collator, cfg, state,
+                                               accelerator)
+    if "test" in raw:
+        metrics["test"] = evaluate_model(task_obj, final_model, EvalSet(raw["test"], features["test"], cfg.test),
+                                         loop.collator, cfg, state, accelerator)
+    if accelerator.is_main_process:
+        data_info = {name: {"path": str(Path(path).resolve()), "sha256": data_mod.file_sha256(path)}
+                     for name, path in splits.items() if path}
+        manifest = build_manifest(cfg, spec, task_obj, backbone, state, data_info)
+        manifest["metrics"] = metrics
+        plot = plot_curves(loop.log.records, task_obj.primary_metric, output / "curves.tmp.png")
+        write_final(output, final_model, tokenizer, manifest, metrics,
+                    {"curves.png": plot} if plot else {})
+    accelerator.wait_for_everyone()
+    return TrainResult(str(output), metrics, loop.log.records, cfg)
+
+
+def _model_limit(tokenizer: Any) -> int:
+    limit = getattr(tokenizer, "model_max_length", 512) or 512
+    return int(limit) if limit < 100_000 else 512

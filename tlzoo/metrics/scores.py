@@ -1,0 +1,130 @@
+"""Classification, multi-label and regression metrics in numpy: offline, exact, no scripts to fetch."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+
+def _prf(tp: np.ndarray, fp: np.ndarray, fn: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        precision = np.where(tp + fp > 0, tp / np.maximum(tp + fp, 1), 0.0)
+        recall = np.where(tp + fn > 0, tp / np.maximum(tp + fn, 1), 0.0)
+        f1 = np.where(precision + recall > 0, 2 * precision * recall / np.maximum(precision + recall, 1e-12), 0.0)
+    return precision, recall, f1
+
+
+def roc_auc(scores: Sequence[float], positives: Sequence[bool]) -> float:
+    """Area under the ROC curve via the rank-sum (Mann-Whitney) formula, ties averaged."""
+    scores_arr = np.asarray(scores, dtype=float)
+    labels = np.asarray(positives, dtype=bool)
+    n_pos, n_neg = int(labels.sum()), int((~labels).sum())
+    if n_pos == 0 or n_neg == 0:
+        return float("nan")
+    ranks = _average_ranks(scores_arr)
+    return float((ranks[labels].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
+def _average_ranks(values: np.ndarray) -> np.ndarray:
+    order = np.argsort(values, kind="mergesort")
+    ranks = np.empty(len(values), dtype=float)
+    sorted_values = values[order]
+    start = 0
+    for end in range(1, len(values) + 1):
+        if end == len(values) or sorted_values[end] != sorted_values[start]:
+            ranks[order[start:end]] = (start + end + 1) / 2
+            start = end
+    return ranks
+
+
+class Accuracy:
+    name, primary, greater_is_better = "accuracy", "accuracy", True
+
+    def compute(self, predictions: Sequence[Any], references: Sequence[Any]) -> dict[str, Any]:
+        if len(predictions) != len(references):
+            raise ValueError(f"{len(predictions)} predictions for {len(references)} references")
+        matches = sum(p == r for p, r in zip(predictions, references))
+        return {"accuracy": matches / max(len(references), 1)}
+
+
+class ClassificationReport:
+    """Single-label scores. ``scores`` (probability of each label) enables ROC-AUC for two labels."""
+
+    name, primary, greater_is_better = "classification", "accuracy", True
+
+    def compute(self, predictions: Sequence[Any], references: Sequence[Any], labels: Sequence[Any] | None = None,
+                scores: Sequence[Sequence[float]] | None = None) -> dict[str, Any]:
+        labels = list(labels) if labels is not None else sorted(set(references) | set(predictions), key=str)
+        index = {label: i for i, label in enumerate(labels)}
+        k = len(labels)
+        confusion = np.zeros((k, k), dtype=np.int64)
+        for p, r in zip(predictions, references):
+            confusion[index[r], index[p]] += 1
+        tp = np.diag(confusion).astype(float)
+        fp = confusion.sum(axis=0) - tp
+        fn = confusion.sum(axis=1) - tp
+        support = confusion.sum(axis=1)
+        precision, recall, f1 = _prf(tp, fp, fn)
+        present = support > 0
+        weights = support / max(support.sum(), 1)
+        result: dict[str, Any] = {
+            "accuracy": float(tp.sum() / max(confusion.sum(), 1)),
+            "macro_f1": float(f1[present].mean()) if present.any() else 0.0,
+            "macro_precision": float(precision[present].mean()) if present.any() else 0.0,
+            "macro_recall": float(recall[present].mean()) if present.any() else 0.0,
+            "weighted_f1": float((f1 * weights).sum()),
+            "weighted_precision": float((precision * weights).sum()),
+            "weighted_recall": float((recall * weights).sum()),
+            "per_class": {str(label): {"precision": float(precision[i]), "recall": float(recall[i]),
+                                       "f1": float(f1[i]), "support": int(support[i])}
+                          for i, label in enumerate(labels)},
+            "confusion_matrix": confusion.tolist(),
+            "labels": [str(label) for label in labels],
+        }
+        if scores is not None and k == 2:
+            result["roc_auc"] = roc_auc([s[1] for s in scores], [index[r] == 1 for r in references])
+        return result
+
+
+class MultiLabelReport:
+    """Scores for label sets; predictions and references are collections of labels per example."""
+
+    name, primary, greater_is_better = "multilabel", "micro_f1", True
+
+    def compute(self, predictions: Sequence[Sequence[Any]], references: Sequence[Sequence[Any]],
+                labels: Sequence[Any] | None = None) -> dict[str, Any]:
+        labels = list(labels) if labels is not None else sorted({x for s in [*predictions, *references] for x in s},
+                                                                key=str)
+        index = {label: i for i, label in enumerate(labels)}
+        pred = np.zeros((len(predictions), len(labels)), dtype=bool)
+        gold = np.zeros_like(pred)
+        for row, (p, r) in enumerate(zip(predictions, references)):
+            pred[row, [index[x] for x in p]] = True
+            gold[row, [index[x] for x in r]] = True
+        tp = (pred & gold).sum(axis=0).astype(float)
+        fp = (pred & ~gold).sum(axis=0).astype(float)
+        fn = (~pred & gold).sum(axis=0).astype(float)
+        _, _, f1 = _prf(tp, fp, fn)
+        micro_p, micro_r, micro_f1 = _prf(tp.sum(keepdims=True), fp.sum(keepdims=True), fn.sum(keepdims=True))
+        return {"micro_f1": float(micro_f1[0]), "micro_precision": float(micro_p[0]),
+                "micro_recall": float(micro_r[0]), "macro_f1": float(f1.mean()) if len(labels) else 0.0,
+                "subset_accuracy": float((pred == gold).all(axis=1).mean()) if len(pred) else 0.0,
+                "per_label_f1": {str(label): float(f1[i]) for i, label in enumerate(labels)}}
+
+
+class RegressionReport:
+    name, primary, greater_is_better = "regression", "pearson", True
+
+    def compute(self, predictions: Sequence[float], references: Sequence[float]) -> dict[str, Any]:
+        pred = np.asarray(predictions, dtype=float)
+        gold = np.asarray(references, dtype=float)
+        return {"pearson": _pearson(pred, gold), "spearman": _pearson(_average_ranks(pred), _average_ranks(gold)),
+                "mse": float(np.mean((pred - gold) ** 2)) if len(pred) else float("nan")}
+
+
+def _pearson(a: np.ndarray, b: np.ndarray) -> float:
+    if len(a) < 2 or a.std() == 0 or b.std() == 0:
+        return float("nan")
+    return float(np.corrcoef(a, b)[0, 1])

@@ -1,0 +1,119 @@
+"""The base class every task plugin subclasses. The engine calls these steps, in this order:
+
+1. ``load_split(path, split)``: read a file into a ``datasets.Dataset`` in the task's schema,
+   raising :class:`TlzooError` that names the file and line for bad input.
+2. ``setup(train)``: learn what the model needs from the training data (e.g. the label set);
+   returns a JSON-serialisable ``state`` saved in the manifest. ``check(dataset, state, path)``
+   then validates evaluation data against it (e.g. unknown labels).
+3. ``build_model(backbone, state)``: the backbone with the task head, usually an ``AutoModelFor*``.
+4. ``preprocess(examples, tokenizer, state, training)``: a batched ``datasets.map`` function.
+5. ``collator(tokenizer, model)``: pads a list of features into a batch.
+6. ``loss(model, batch)``: defaults to the model's own loss.
+7. ``forward(model, batch)``: one output per feature (e.g. logits) for post-processing.
+8. ``postprocess(outputs, features, examples, state)``: one prediction per example.
+9. ``references(examples, state)`` and ``compute_metrics(predictions, references, state)``.
+
+Prediction reuses 4, 7 and 8 on ``inputs_to_examples(inputs)``, then ``format_prediction``.
+This module imports nothing heavy at import time; plugins import it from their factory modules.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
+
+from tlzoo.api import TlzooError
+
+
+@dataclasses.dataclass
+class TaskOptions:
+    """Task-specific options; subclasses add fields, which become ``--kebab-case`` CLI flags."""
+
+
+class BaseTask:
+    """Defaults shared by all tasks. Subclasses set the class attributes and the schema steps."""
+
+    name: ClassVar[str] = ""
+    model_class: ClassVar[str] = "AutoModel"
+    options_class: ClassVar[type[TaskOptions]] = TaskOptions
+    primary_metric: ClassVar[str] = "loss"
+    greater_is_better: ClassVar[bool] = False
+    generative: ClassVar[bool] = False
+    default_backbone: ClassVar[str] = "minilm-l6"
+    default_hparams: ClassVar[Mapping[str, Any]] = {}
+    """Recommended engine settings (learning_rate, epochs, batch_size, max_length...) for this task."""
+    length_column: ClassVar[str] = "input_ids"
+
+    def __init__(self, options: TaskOptions | Mapping[str, Any] | None = None) -> None:
+        if options is None:
+            options = self.options_class()
+        elif isinstance(options, Mapping):
+            options = make_options(self.options_class, options)
+        self.options = options
+
+    # -- data ---------------------------------------------------------------------------
+    def load_split(self, path: str, split: str) -> Any:
+        raise NotImplementedError
+
+    def setup(self, train: Any) -> dict[str, Any]:
+        return {}
+
+    def check(self, dataset: Any, state: Mapping[str, Any], path: str) -> None:
+        """Validate evaluation data against what the model was trained on."""
+
+    # -- model --------------------------------------------------------------------------
+    def build_model(self, backbone: Any, state: Mapping[str, Any]) -> Any:
+        return backbone.build_model(self.model_class)
+
+    def preprocess(self, examples: Mapping[str, list], tokenizer: Any, state: Mapping[str, Any],
+                   max_length: int, training: bool) -> dict[str, list]:
+        raise NotImplementedError
+
+    def collator(self, tokenizer: Any, model: Any) -> Any:
+        from transformers import DataCollatorWithPadding
+
+        return DataCollatorWithPadding(tokenizer, pad_to_multiple_of=None)
+
+    def loss(self, model: Any, batch: Mapping[str, Any]) -> Any:
+        return model(**batch).loss
+
+    def forward(self, model: Any, batch: Mapping[str, Any], generation: Mapping[str, Any]) -> list[Any]:
+        """One output per row of ``batch`` (default: its logits as a numpy array)."""
+        inputs = {k: v for k, v in batch.items() if k != "labels"}
+        logits = model(**inputs).logits
+        return list(logits.float().cpu().numpy())
+
+    # -- results ------------------------------------------------------------------------
+    def postprocess(self, outputs: Sequence[Any], features: Any, examples: Any,
+                    state: Mapping[str, Any]) -> list[Any]:
+        raise NotImplementedError
+
+    def references(self, examples: Any, state: Mapping[str, Any]) -> list[Any]:
+        raise NotImplementedError
+
+    def compute_metrics(self, predictions: Sequence[Any], references: Sequence[Any],
+                        state: Mapping[str, Any]) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def inputs_to_examples(self, inputs: Sequence[Any]) -> Any:
+        """Turn raw prediction inputs (strings or dicts) into a dataset in the task's schema."""
+        raise NotImplementedError
+
+    def format_prediction(self, prediction: Any, state: Mapping[str, Any]) -> dict[str, Any]:
+        return prediction if isinstance(prediction, dict) else {"prediction": prediction}
+
+    def write_artifacts(self, predictions: Sequence[Any], references: Sequence[Any],
+                        state: Mapping[str, Any], folder: str) -> list[str]:
+        """Optional extra evaluation files (plots, reports); returns the paths written."""
+        return []
+
+
+def make_options(options_class: type[TaskOptions], values: Mapping[str, Any]) -> TaskOptions:
+    """Build task options from a mapping, rejecting unknown names with the known ones."""
+    fields = {f.name for f in dataclasses.fields(options_class)}
+    unknown = sorted(set(values) - fields)
+    if unknown:
+        raise TlzooError(f"unknown task option(s) {', '.join(unknown)}; this task accepts: "
+                         f"{', '.join(sorted(fields)) or '(none)'}")
+    return options_class(**values)
