@@ -100,7 +100,8 @@ class Index:
     def source_dir(self, entry: IndexEntry) -> Path:
         """The in-repo source folder of ``entry``, for editable installs."""
         if not entry.path:
-            raise TlzooError(f"{entry.name} has no in-repo source path in {self.source}; install it without -e")
+            raise TlzooError(f"{entry.name} has no in-repo source path in {self.source}; "
+                             f"install it without -e")
         folder = self.source.parent / entry.path
         if not (folder / "pyproject.toml").is_file():
             raise TlzooError(
@@ -169,7 +170,8 @@ def _parse_entry(raw: Any, where: str) -> IndexEntry:
         where = f"{where} ({raw['name']})"
     unknown = sorted(set(raw) - set(_FIELDS))
     if unknown:
-        raise TlzooError(f"{where}: unknown field(s) {', '.join(map(repr, unknown))}; allowed: {', '.join(_FIELDS)}")
+        raise TlzooError(f"{where}: unknown field(s) {', '.join(map(repr, unknown))}; "
+                         f"allowed: {', '.join(_FIELDS)}")
     for name in _FIELDS:
         if name not in raw and name not in _OPTIONAL:
             raise TlzooError(f"{where}: field {name!r} is missing")
@@ -208,7 +210,8 @@ def _check_requirement(requirement: str, name: str, where: str) -> None:
     except InvalidRequirement as exc:
         raise TlzooError(f"{where}: field 'requirement' is not a pip requirement: {exc}") from None
     if canonical(parsed.name) != canonical(name):
-        raise TlzooError(f"{where}: field 'requirement' installs {parsed.name!r}, but the entry is named {name!r}")
+        raise TlzooError(f"{where}: field 'requirement' installs {parsed.name!r}, "
+                         f"but the entry is named {name!r}")
 
 
 def _parse_provides(value: Any, where: str) -> tuple[str, ...]:
@@ -278,7 +281,8 @@ def uninstall_args(names: Sequence[str], index: Index) -> list[str]:
         if canonical(project) == "tlzoo":
             raise TlzooError("refusing to uninstall the tlzoo core; use 'pip uninstall tlzoo' if you mean it")
         if not _is_bare_name(project):
-            raise TlzooError(f"{name!r} is not a plugin name; uninstall takes names, e.g. 'tlzoo uninstall ner'")
+            raise TlzooError(f"{name!r} is not a plugin name; uninstall takes names, "
+                             f"e.g. 'tlzoo uninstall ner'")
         try:
             metadata.distribution(project)
         except metadata.PackageNotFoundError:

@@ -18,7 +18,8 @@ from tlzoo.api import TlzooError
 
 def _loaded_plugins() -> dict[str, dict[str, str]]:
     """Distribution -> {version, error, components} as a fresh process sees it after pip ran."""
-    result = subprocess.run([sys.executable, "-m", "tlzoo", "plugins", "--json"], capture_output=True, text=True)
+    command = [sys.executable, "-m", "tlzoo", "plugins", "--json"]
+    result = subprocess.run(command, capture_output=True, text=True)
     if result.returncode != 0:
         return {}
     return {p["distribution"]: {"version": p["version"], "error": p["error"],
@@ -28,7 +29,8 @@ def _loaded_plugins() -> dict[str, dict[str, str]]:
 
 @click.command("install")
 @click.argument("names", nargs=-1, required=True)
-@click.option("-e", "--editable", is_flag=True, help="Install indexed plugins from their source folder in this repo.")
+@click.option("-e", "--editable", is_flag=True,
+              help="Install indexed plugins from their source folder in this repository.")
 @click.option("-U", "--upgrade", is_flag=True, help="Upgrade plugins that are already installed.")
 def install_command(names: tuple[str, ...], editable: bool, upgrade: bool) -> None:
     """Install plugins by index name (e.g. 'ner' or 'tlzoo-ner') or as plain pip requirements.
@@ -50,7 +52,8 @@ def install_command(names: tuple[str, ...], editable: bool, upgrade: bool) -> No
         else:
             click.echo(f"installed {dist} {info['version']}: {info['components'] or '(no components)'}")
     if broken:
-        raise TlzooError(f"installed but not usable: {'; '.join(broken)} (remove with 'tlzoo uninstall NAME')")
+        raise TlzooError(f"installed but not usable: {'; '.join(broken)} "
+                         f"(remove with 'tlzoo uninstall NAME')")
 
 
 @click.command("uninstall")
@@ -87,7 +90,8 @@ def check_command(name: str, tasks: tuple[str, ...], workdir: Path | None, as_js
     """Run the conformance kit (tlzoo.testing) on an installed plugin, by distribution or entry-point name."""
     from tlzoo.testing import check_plugin
 
-    report = check_plugin(name, tasks=tasks or None, workdir=workdir, progress=None if as_json else click.echo)
+    progress = None if as_json else click.echo
+    report = check_plugin(name, tasks=tasks or None, workdir=workdir, progress=progress)
     if as_json:
         click.echo(json.dumps(report.as_dict(), indent=2))
     if not report.ok:
