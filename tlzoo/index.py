@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from tlzoo.api import API_VERSION, KINDS, TlzooError
+from tlzoo.plugins import ENTRY_POINT_GROUP
 
 REGISTRY_ENV = "TLZOO_REGISTRY"
 REGISTRY_FILE = "registry.yaml"
@@ -270,23 +271,36 @@ def install_args(names: Sequence[str], index: Index, editable: bool = False) -> 
     return args
 
 
+def installed_plugin(name: str) -> str | None:
+    """The installed distribution that ``name`` means: itself, ``tlzoo-<name>``, or the owner of the
+    ``tlzoo`` entry point called ``name``; None when nothing installed matches."""
+    for candidate in (name, PLUGIN_PREFIX + name):
+        try:
+            return metadata.distribution(candidate).metadata["Name"]
+        except metadata.PackageNotFoundError:
+            continue
+    owners = {ep.dist.name for ep in metadata.entry_points(group=ENTRY_POINT_GROUP, name=name) if ep.dist}
+    return owners.pop() if len(owners) == 1 else None
+
+
 def uninstall_args(names: Sequence[str], index: Index) -> list[str]:
     """Distribution names for ``pip uninstall``; every one must be installed, and never the core itself."""
     if not names:
         raise TlzooError("name at least one plugin to uninstall (see 'tlzoo plugins')")
     projects: list[str] = []
     for name in names:
-        entry = index.resolve(name)
-        project = entry.project if entry else name
-        if canonical(project) == "tlzoo":
-            raise TlzooError("refusing to uninstall the tlzoo core; use 'pip uninstall tlzoo' if you mean it")
-        if not _is_bare_name(project):
+        if not _is_bare_name(name):
             raise TlzooError(f"{name!r} is not a plugin name; uninstall takes names, "
                              f"e.g. 'tlzoo uninstall ner'")
-        try:
-            metadata.distribution(project)
-        except metadata.PackageNotFoundError:
-            raise TlzooError(f"{project} is not installed (see 'tlzoo plugins')") from None
+        entry = index.resolve(name)
+        project = installed_plugin(entry.project if entry else name)
+        if project is None:
+            raise TlzooError(f"{entry.name if entry else name} is not installed (see 'tlzoo plugins')")
+        if canonical(project) == "tlzoo":
+            raise TlzooError("refusing to uninstall the tlzoo core; use 'pip uninstall tlzoo' if you mean it")
+        if not metadata.distribution(project).entry_points.select(group=ENTRY_POINT_GROUP):
+            raise TlzooError(f"{project} is not a tlzoo plugin (it declares no 'tlzoo' entry point); "
+                             f"use pip to remove other packages")
         projects.append(project)
     return projects
 

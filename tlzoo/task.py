@@ -6,12 +6,18 @@
    returns a JSON-serialisable ``state`` saved in the manifest. ``check(dataset, state, path)``
    then validates evaluation data against it (e.g. unknown labels).
 3. ``build_model(backbone, state)``: the backbone with the task head, usually an ``AutoModelFor*``.
+   It runs before preprocessing and may add JSON facts about the backbone to ``state`` (the dict
+   ``setup`` returned, saved in the manifest), e.g. its kind, for ``preprocess`` and prediction.
 4. ``preprocess(examples, tokenizer, state, training)``: a batched ``datasets.map`` function.
 5. ``collator(tokenizer, model)``: pads a list of features into a batch.
 6. ``loss(model, batch)``: defaults to the model's own loss.
 7. ``forward(model, batch)``: one output per feature (e.g. logits) for post-processing.
 8. ``postprocess(outputs, features, examples, state)``: one prediction per example.
 9. ``references(examples, state)`` and ``compute_metrics(predictions, references, state)``.
+10. After training, ``calibrate(outputs, examples, state)`` may tune the state on validation
+    outputs (e.g. thresholds), and ``write_artifacts`` may add files (plots) to the output.
+
+A ``preprocess`` that truncates may add a boolean ``truncated`` column; the engine logs the count.
 
 Prediction reuses 4, 7 and 8 on ``inputs_to_examples(inputs)``, then ``format_prediction``.
 This module imports nothing heavy at import time; plugins import it from their factory modules.
@@ -102,6 +108,10 @@ class BaseTask:
 
     def format_prediction(self, prediction: Any, state: Mapping[str, Any]) -> dict[str, Any]:
         return prediction if isinstance(prediction, dict) else {"prediction": prediction}
+
+    def calibrate(self, outputs: Sequence[Any], examples: Any, state: Mapping[str, Any]) -> dict[str, Any]:
+        """Tune decision settings (e.g. thresholds) on validation outputs after training."""
+        return dict(state)
 
     def write_artifacts(self, predictions: Sequence[Any], references: Sequence[Any],
                         state: Mapping[str, Any], folder: str) -> list[str]:

@@ -169,7 +169,7 @@ def tiny_bert() -> ConfigBackbone:
 
 
 def resolve_backbone(name_or_path: str) -> Any:
-    """A registered backbone name, a local model folder, or a hub id, in that order."""
+    """A registered backbone name, a local model folder, an ``ENCODER+DECODER`` pair, or a hub id."""
     from tlzoo.catalog import registry
 
     specs = registry().find(name_or_path, "backbone")
@@ -177,6 +177,10 @@ def resolve_backbone(name_or_path: str) -> Any:
         return specs[0].build()
     if Path(name_or_path).expanduser().is_dir():
         return from_local(str(Path(name_or_path).expanduser()))
+    if "+" in name_or_path:
+        from tlzoo.backbones.generation import encoder_decoder_pair
+
+        return encoder_decoder_pair(name_or_path)
     if name_or_path.startswith((".", "/", "~")):
         raise TlzooError(f"backbone folder {name_or_path!r} does not exist")
     return from_hub(name_or_path)

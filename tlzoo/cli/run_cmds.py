@@ -1,5 +1,184 @@
-"""``tlzoo train``, ``tlzoo evaluate`` and ``tlzoo predict``."""
+"""``tlzoo train``, ``tlzoo evaluate`` and ``tlzoo predict``.
+
+Engine options are generated from :class:`TrainConfig`'s fields, so the CLI, YAML files and the
+Python API accept the same names. Options a task declares (e.g. ``--text-column``) are passed
+through to it; ``tlzoo info TASK`` lists them.
+"""
 
 from __future__ import annotations
 
-COMMANDS: list = []
+import dataclasses
+import json
+import os
+import sys
+import tempfile
+import typing
+from pathlib import Path
+from typing import Any
+
+import click
+
+from tlzoo.api import TlzooError
+from tlzoo.engine.config import TrainConfig
+
+_POSITIONAL = {"task", "task_options"}
+_CHOICES = {"precision": ["fp32", "bf16", "fp16"], "strategy": ["full", "freeze", "lora", "gradual"]}
+RUN_CONFIG = "run_config.json"
+
+
+def _help(field: dataclasses.Field) -> str:
+    doc = {"train": "Training data file.", "validation": "Validation data file (evaluated while training).",
+           "test": "Test data file (evaluated once at the end).", "output": "Output folder.",
+           "backbone": "Backbone name (see 'tlzoo list backbones'), local model folder or hub id."}
+    return doc.get(field.name, "")
+
+
+def _engine_options(command: Any) -> Any:
+    hints = typing.get_type_hints(TrainConfig)
+    for field in reversed(dataclasses.fields(TrainConfig)):
+        if field.name in _POSITIONAL or field.name == "resume":
+            continue
+        flag = "--" + field.name.replace("_", "-")
+        hint = hints[field.name]
+        default = None  # unset options fall through to task defaults and the YAML file
+        if hint is bool:
+            decl = f"{flag}/--no-{flag[2:]}" if field.default else flag
+            command = click.option(decl, field.name, is_flag=True, default=None, help=_help(field))(command)
+            continue
+        kind: Any = {int: int, float: float}.get(hint, str)
+        if field.name in _CHOICES:
+            kind = click.Choice(_CHOICES[field.name])
+        command = click.option(flag, field.name, type=kind, default=default, help=_help(field))(command)
+    return command
+
+
+def _extra_options(args: list[str], what: str) -> dict[str, str]:
+    """Turn ``--some-name value`` pairs left over by click into ``{"some_name": "value"}``."""
+    values: dict[str, str] = {}
+    items = list(args)
+    while items:
+        key = items.pop(0)
+        if not key.startswith("--") or not items or items[0].startswith("--"):
+            raise TlzooError(f"unexpected argument {key!r}; {what} take the form --name value")
+        values[key[2:].replace("-", "_")] = items.pop(0)
+    return values
+
+
+@click.command("train", context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+@click.argument("task", required=False)
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), help="YAML file of options.")
+@click.option("--print-config", is_flag=True, help="Print the fully resolved configuration and exit.")
+@click.option("--resume", is_flag=False, flag_value="", default=None, metavar="[DIR]",
+              help="Continue an interrupted run from its newest checkpoint (DIR defaults to --output).")
+@_engine_options
+@click.pass_context
+def train_command(ctx: click.Context, task: str | None, config_file: str | None, print_config: bool,
+                  resume: str | None, **options: Any) -> None:
+    """Fine-tune a backbone on TASK. Task-specific options (e.g. --text-column) follow the task."""
+    options = {k: v for k, v in options.items() if v is not None}
+    options.update(_extra_options(ctx.args, "task options"))
+    if resume is not None:
+        folder = Path(resume or options.get("output") or "")
+        if not (folder / RUN_CONFIG).is_file():
+            raise TlzooError(f"cannot resume: {folder or '(no --output)'} has no {RUN_CONFIG}; "
+                             f"pass the folder of an interrupted run")
+        saved = json.loads((folder / RUN_CONFIG).read_text())
+        task = task or saved["task"]
+        options = {**{k: v for k, v in saved.items() if k != "task"}, **options,
+                   "output": str(folder), "resume": True}
+    if not task:
+        raise TlzooError("missing TASK; see 'tlzoo list tasks'")
+    from tlzoo.engine.run import resolve_config
+
+    if print_config:
+        import yaml
+
+        config = resolve_config(task, config_file, **options)
+        click.echo(yaml.safe_dump(config.to_dict(), sort_keys=False), nl=False)
+        return
+    from tlzoo.engine.run import train
+
+    result = train(task, config_file, **options)
+    if options.get("quiet"):
+        return
+    for split in ("validation", "test"):
+        if split in result.metrics:
+            shown = {k: round(v, 4) for k, v in result.metrics[split].items() if isinstance(v, float)}
+            click.echo(f"{split}: {json.dumps(shown)}")
+    click.echo(f"model saved to {result.output_dir} (curves: {Path(result.output_dir) / 'curves.png'})")
+
+
+@click.command("evaluate")
+@click.argument("model_dir", type=click.Path(file_okay=False))
+@click.option("--data", required=True, type=click.Path(dir_okay=False), help="Labelled file to score.")
+@click.option("--output", type=click.Path(dir_okay=False), help="Write the metrics JSON here.")
+@click.option("--batch-size", type=int, help="Evaluation batch size.")
+def evaluate_command(model_dir: str, data: str, output: str | None, batch_size: int | None) -> None:
+    """Score a trained model on a labelled file with the task's metrics."""
+    import tlzoo
+
+    metrics = tlzoo.load(model_dir).evaluate(data, batch_size=batch_size)
+    text = json.dumps(metrics, indent=2)
+    click.echo(text)
+    target = Path(output) if output else Path(model_dir) / "evaluation" / f"{Path(data).stem}.metrics.json"
+    _write_atomically(target, text + "\n")
+
+
+def _read_inputs(path: str) -> list[Any]:
+    if not Path(path).is_file():
+        raise TlzooError(f"input file {path} does not exist")
+    inputs: list[Any] = []
+    is_jsonl = path.endswith((".jsonl", ".json"))
+    with open(path, encoding="utf-8") as handle:
+        for number, line in enumerate(handle, 1):
+            if not line.strip():
+                continue
+            if not is_jsonl:
+                inputs.append(line.rstrip("\n"))
+                continue
+            try:
+                inputs.append(json.loads(line))
+            except json.JSONDecodeError as exc:
+                raise TlzooError(f"{path}, line {number}: not valid JSON ({exc.msg}); expected one input "
+                                 f"per line") from exc
+    if not inputs:
+        raise TlzooError(f"input file {path} is empty; expected one input per line")
+    return inputs
+
+
+def _write_atomically(target: Path, text: str) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
+    with os.fdopen(handle, "w") as stream:
+        stream.write(text)
+    os.replace(tmp, target)
+
+
+@click.command("predict", context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+@click.argument("model_dir", type=click.Path(file_okay=False))
+@click.option("--text", multiple=True, help="An input text (repeatable).")
+@click.option("--input", "input_file", type=click.Path(dir_okay=False),
+              help="A .txt file (one text per line) or .jsonl file (one JSON input per line).")
+@click.option("--output", type=click.Path(dir_okay=False), help="Write JSON lines here instead of stdout.")
+@click.option("--batch-size", type=int, help="Prediction batch size.")
+@click.pass_context
+def predict_command(ctx: click.Context, model_dir: str, text: tuple[str, ...], input_file: str | None,
+                    output: str | None, batch_size: int | None) -> None:
+    """Predict with a trained model. Structured inputs: --question Q --context C, or a .jsonl file."""
+    fields = _extra_options(ctx.args, "input fields")
+    inputs: list[Any] = list(text) + ([fields] if fields else [])
+    if input_file:
+        inputs += _read_inputs(input_file)
+    if not inputs:
+        raise TlzooError("nothing to predict: pass --text, --input FILE or the task's input fields")
+    import tlzoo
+
+    predictions = tlzoo.load(model_dir).predict(inputs, batch_size=batch_size)
+    lines = "".join(json.dumps(p, ensure_ascii=False) + "\n" for p in predictions)
+    if output:
+        _write_atomically(Path(output), lines)
+    else:
+        sys.stdout.write(lines)
+
+
+COMMANDS = [train_command, evaluate_command, predict_command]

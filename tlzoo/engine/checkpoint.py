@@ -61,6 +61,22 @@ def set_rng_state(tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> Non
     np.random.set_state((kind, np.array(keys, dtype=np.uint32), pos, has_gauss, cached))
 
 
+def _unshared(model_state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """CPU tensors for safetensors, copying those that share storage with an earlier one.
+
+    Tied weights (embeddings and LM head in T5, BART, GPT-2, Llama) appear under several names in a
+    state dict; safetensors refuses shared storage, and a copy per name still loads strictly.
+    """
+    seen: set[int] = set()
+    tensors: dict[str, torch.Tensor] = {}
+    for key, value in model_state.items():
+        tensor = value.detach().contiguous().cpu()
+        storage = tensor.untyped_storage().data_ptr()
+        tensors[key] = tensor.clone() if storage in seen else tensor
+        seen.add(storage)
+    return tensors
+
+
 def save_checkpoint(folder: Path, step: int, model_state: dict[str, torch.Tensor], optimizer: Any,
                     scheduler: Any, trainer_state: dict[str, Any]) -> Path:
     """Write ``folder/checkpoints/step-N`` atomically and return its path."""
@@ -70,7 +86,7 @@ def save_checkpoint(folder: Path, step: int, model_state: dict[str, torch.Tensor
     tmp = root / f".step-{step:07d}.tmp"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
-    save_file({k: v.detach().contiguous().cpu() for k, v in model_state.items()}, str(tmp / "model.safetensors"))
+    save_file(_unshared(model_state), str(tmp / "model.safetensors"))
     opt_tensors, opt_meta = _flatten_optimizer(optimizer.state_dict())
     save_file(opt_tensors, str(tmp / "optimizer.safetensors"))
     rng_tensors, rng_meta = rng_state()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import math
 from collections.abc import Iterator, Sequence
 from functools import partial
@@ -12,6 +13,8 @@ from typing import Any
 import torch
 
 from tlzoo.api import TlzooError
+
+logger = logging.getLogger("tlzoo")
 
 
 def file_sha256(path: str) -> str:
@@ -40,8 +43,14 @@ def tokenize(task: Any, dataset: Any, tokenizer: Any, state: dict, max_length: i
              desc: str) -> Any:
     """Run the task's preprocessing as a batched, fingerprint-cached ``datasets.map``."""
     function = partial(task.preprocess, tokenizer=tokenizer, state=state, max_length=max_length, training=training)
-    return dataset.map(function, batched=True, remove_columns=dataset.column_names, desc=desc,
-                       load_from_cache_file=True)
+    features = dataset.map(function, batched=True, remove_columns=dataset.column_names, desc=desc,
+                           load_from_cache_file=True)
+    if "truncated" in features.column_names:
+        cut = sum(features["truncated"])
+        if cut:
+            logger.warning("%s: %d of %d examples were longer than max_length=%d tokens and were truncated",
+                           desc.replace("tokenising ", ""), cut, len(features), max_length)
+    return features
 
 
 def feature_lengths(features: Any, column: str) -> list[int]:

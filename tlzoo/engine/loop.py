@@ -233,10 +233,20 @@ class FitLoop:
 
 
 def evaluate_model(task: Any, model: Any, evaluation: EvalSet, collator: Any, config: TrainConfig,
-                   state: dict, accelerator: Any = None) -> dict[str, Any]:
-    """Forward, post-process and score an evaluation set; the same path for training and `evaluate`."""
+                   state: dict, accelerator: Any = None, calibrate: bool = False,
+                   artifacts: Path | None = None) -> dict[str, Any]:
+    """Forward, post-process and score an evaluation set; the same path for training and `evaluate`.
+
+    With ``calibrate`` the task first tunes ``state`` (updated in place) on these outputs; with
+    ``artifacts`` it may write extra files (plots) into that folder.
+    """
     outputs = run_forward(task, model, evaluation.features, collator, config.eval_batch_size,
                           config.generation(), accelerator)
+    if calibrate:
+        state.update(task.calibrate(outputs, evaluation.examples, state))
     predictions = task.postprocess(outputs, evaluation.features, evaluation.examples, state)
     references = task.references(evaluation.examples, state)
-    return task.compute_metrics(predictions, references, state)
+    metrics = task.compute_metrics(predictions, references, state)
+    if artifacts is not None and (accelerator is None or accelerator.is_main_process):
+        task.write_artifacts(predictions, references, state, str(artifacts))
+    return metrics

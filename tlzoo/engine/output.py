@@ -33,7 +33,8 @@ def check_output_folder(output: Path, overwrite: bool, resume: bool) -> None:
 
 
 def clear_run(output: Path) -> None:
-    for name in (MANIFEST, "checkpoints", "log.jsonl", "metrics.json", "curves.png", STAGING):
+    for name in (MANIFEST, "checkpoints", "log.jsonl", "metrics.json", "curves.png", "evaluation", "run_config.json", STAGING,
+                 ".artifacts"):
         path = output / name
         if path.is_dir():
             shutil.rmtree(path)
@@ -70,7 +71,7 @@ def write_final(output: Path, model: Any, tokenizer: Any, manifest: dict[str, An
     (staging / "metrics.json").write_text(json.dumps(metrics, indent=2))
     (staging / "README.md").write_text(model_card(manifest, metrics))
     for name, source in extra_files.items():
-        if source.exists():
+        if source.exists() and (source.is_file() or any(source.iterdir())):
             shutil.move(str(source), staging / name)
     (staging / MANIFEST).write_text(json.dumps(manifest, indent=2))
     names = sorted(p.name for p in staging.iterdir())

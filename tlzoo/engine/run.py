@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import platform
+import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -108,18 +110,21 @@ def train(task: str, config: str | None = None, **options: Any) -> TrainResult:
     backbone = resolve_backbone(cfg.backbone or cls.default_backbone)
     tokenizer = backbone.load_tokenizer()
     max_length = min(cfg.max_length, _model_limit(tokenizer))
+    # Built before tokenising: build_model may record backbone facts in `state` that preprocess needs.
+    model = task_obj.build_model(backbone, state)
 
     with accelerator.main_process_first():
         features = {name: data_mod.tokenize(task_obj, dataset, tokenizer, state, max_length,
                                             name == "train", f"tokenising {name}")
                     for name, dataset in raw.items()}
-    model = task_obj.build_model(backbone, state)
     model = prepare_model(model, cfg.strategy, (cfg.lora_r, cfg.lora_alpha, cfg.lora_dropout))
 
     if accelerator.is_main_process:
         if cfg.overwrite and not cfg.resume:
             clear_run(output)
         output.mkdir(parents=True, exist_ok=True)
+        run_config = {k: v for k, v in cfg.to_dict().items() if k not in ("resume", "overwrite")}
+        (output / "run_config.json").write_text(json.dumps(run_config, indent=2))
     accelerator.wait_for_everyone()
     evaluation = EvalSet(raw["validation"], features["validation"], cfg.validation) if "validation" in raw else None
     loop = FitLoop(task_obj, cfg, model, tokenizer, state, features["train"], evaluation, output, accelerator)
@@ -133,20 +138,26 @@ def train(task: str, config: str | None = None, **options: Any) -> TrainResult:
         "samples": loop_state.samples, "seconds": round(loop_state.train_seconds, 2),
         "samples_per_second": round(loop_state.samples / max(loop_state.train_seconds, 1e-9), 2),
         "stopped_early": loop_state.stopped_early}}
-    if evaluation is not None:
-        metrics["validation"] = evaluate_model(task_obj, final_model, evaluation, loop.collator, cfg, state,
-                                               accelerator)
+    artifacts = output / ".artifacts"
+    shutil.rmtree(artifacts, ignore_errors=True)
+    evaluations = {"validation": evaluation} if evaluation is not None else {}
     if "test" in raw:
-        metrics["test"] = evaluate_model(task_obj, final_model, EvalSet(raw["test"], features["test"], cfg.test),
-                                         loop.collator, cfg, state, accelerator)
+        evaluations["test"] = EvalSet(raw["test"], features["test"], cfg.test)
+    for name, evalset in evaluations.items():
+        folder = artifacts / "evaluation" / name
+        folder.mkdir(parents=True, exist_ok=True)
+        metrics[name] = evaluate_model(task_obj, final_model, evalset, loop.collator, cfg, state, accelerator,
+                                       calibrate=name == "validation", artifacts=folder)
     if accelerator.is_main_process:
         data_info = {name: {"path": str(Path(path).resolve()), "sha256": data_mod.file_sha256(path)}
                      for name, path in splits.items() if path}
         manifest = build_manifest(cfg, spec, task_obj, backbone, state, data_info)
         manifest["metrics"] = metrics
-        plot = plot_curves(loop.log.records, task_obj.primary_metric, output / "curves.tmp.png")
-        write_final(output, final_model, tokenizer, manifest, metrics,
-                    {"curves.png": plot} if plot else {})
+        extra = {"evaluation": artifacts / "evaluation"}
+        if plot_curves(loop.log.records, task_obj.primary_metric, artifacts / "curves.png"):
+            extra["curves.png"] = artifacts / "curves.png"
+        write_final(output, final_model, tokenizer, manifest, metrics, extra)
+        shutil.rmtree(artifacts, ignore_errors=True)
     accelerator.wait_for_everyone()
     return TrainResult(str(output), metrics, loop.log.records, cfg)
 
