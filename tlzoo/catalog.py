@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 from collections.abc import Iterator
 
@@ -27,7 +28,7 @@ class Registry:
         if not isinstance(spec, Spec):
             raise TlzooError(f"registry.add() takes a tlzoo.api.Spec, got {type(spec).__name__}")
         if self._plugin:
-            spec = Spec(spec.name, spec.kind, spec.factory, spec.description, dict(spec.metadata), self._plugin)
+            spec = dataclasses.replace(spec, metadata=dict(spec.metadata), plugin=self._plugin)
         key = (spec.kind, spec.name)
         owners = (self._specs.get(key), self._parent._specs.get(key) if self._parent else None)
         for existing in owners:

@@ -23,6 +23,7 @@ from typing import Any
 
 from tlzoo.api import API_VERSION, KINDS, TlzooError
 from tlzoo.plugins import ENTRY_POINT_GROUP
+from tlzoo.plugins import canonical_name as canonical
 
 REGISTRY_ENV = "TLZOO_REGISTRY"
 REGISTRY_FILE = "registry.yaml"
@@ -33,11 +34,6 @@ _NAME = re.compile(r"^[a-z0-9]([a-z0-9._-]*[a-z0-9])?$")
 _COMPONENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 _FIELDS = ("name", "requirement", "path", "provides", "tlzoo_api", "description")
 _OPTIONAL = {"path"}
-
-
-def canonical(name: str) -> str:
-    """A distribution name normalised as pip compares them (PEP 503)."""
-    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 def short_name(name: str) -> str:

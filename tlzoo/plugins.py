@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import re
 from dataclasses import dataclass, field
 from importlib import metadata
 from types import ModuleType
@@ -53,15 +54,21 @@ def api_compatible(api_range: str, api_version: str = API_VERSION) -> bool:
         raise TlzooError(f"invalid TLZOO_API range {api_range!r}: {exc}") from exc
 
 
+def canonical_name(name: str) -> str:
+    """A distribution name as pip compares them (PEP 503): ``tlzoo_NER`` is ``tlzoo-ner``."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
 def _wanted(entry_point: metadata.EntryPoint) -> bool:
-    if os.environ.get("TLZOO_DISABLE_PLUGIN_AUTOLOAD", "").strip() not in ("", "0", "false"):
+    disable = os.environ.get("TLZOO_DISABLE_PLUGIN_AUTOLOAD", "").strip().lower()
+    if disable not in ("", "0", "false", "no", "off"):
         return False
     only = os.environ.get("TLZOO_LOAD_PLUGINS")
     if only is None:
         return True
     names = {n.strip() for n in only.split(",") if n.strip()}
     dist = entry_point.dist.name if entry_point.dist else ""
-    return entry_point.name in names or dist in names
+    return entry_point.name in names or canonical_name(dist) in {canonical_name(n) for n in names}
 
 
 def _one_line(exc: BaseException) -> str:
@@ -95,7 +102,7 @@ class PluginHost:
         self.plugins.append(info)
         try:
             module = entry_point.load()
-        except Exception as exc:  # a broken plugin must not break tlzoo
+        except (Exception, SystemExit) as exc:  # a broken plugin must not break tlzoo
             info.error = f"failed to import: {_one_line(exc)}"
             return
         info.api_range = str(getattr(module, "TLZOO_API", ""))
@@ -114,9 +121,9 @@ class PluginHost:
     def _add(self, info: PluginInfo, module: ModuleType) -> None:
         self.plugins.append(info)
         try:
-            self.manager.register(module, name=info.name)
-        except Exception as exc:
-            info.error = f"invalid hooks: {_one_line(exc)}"
+            self.manager.register(module, name=f"{info.distribution}:{info.name}")
+        except Exception as exc:  # pluggy's validation message spans lines; the last ones say what is wrong
+            info.error = f"invalid hooks: {type(exc).__name__}: {' '.join(str(exc).split())}"
             return
         info.hooks = sorted(caller.name for caller in self.manager.get_hookcallers(module) or [])
         for impl in self.manager.hook.tlzoo_register.get_hookimpls():
@@ -130,7 +137,7 @@ class PluginHost:
         try:
             impl.function(**kwargs)
             self.registry.merge(staged)
-        except Exception as exc:
+        except (Exception, SystemExit) as exc:
             info.error = _one_line(exc)
             self.manager.unregister(impl.plugin)
             return

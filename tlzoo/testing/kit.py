@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from tlzoo.api import Spec, TlzooError
+from tlzoo.plugins import canonical_name as _canonical
 
 HEAVY_MODULES = ("torch", "transformers", "datasets", "accelerate", "evaluate", "peft", "sklearn",
                  "tensorflow")
@@ -99,12 +100,6 @@ class PluginReport:
     def as_dict(self) -> dict[str, Any]:
         return {"plugin": self.plugin, "distribution": self.distribution, "version": self.version,
                 "ok": self.ok, "results": [asdict(r) for r in self.results]}
-
-
-def _canonical(name: str) -> str:
-    from tlzoo.index import canonical
-
-    return canonical(name)
 
 
 def find_plugin(name: str) -> PluginTarget:
