@@ -227,6 +227,8 @@ def _check_spec(spec: Spec) -> CheckResult:
 def check_specs(target: PluginTarget) -> list[CheckResult]:
     """Load checks and one validity check per registered spec."""
     results = [_load_result(target)]
+    if not results[0].ok:
+        return results
     specs = plugin_specs(target)
     if not specs:
         return [*results, CheckResult("registers components", False, "the tlzoo_register hook added no spec")]
