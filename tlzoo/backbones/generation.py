@@ -102,8 +102,8 @@ class EncoderDecoderPair:
         tokenizer = self.encoder.load_tokenizer()
         if self.decoder.name != self.encoder.name and \
                 self.decoder.load_tokenizer().get_vocab() != tokenizer.get_vocab():
-            raise TlzooError(f"backbone {self.name!r}: {self.encoder.name} and {self.decoder.name} have different "
-                             f"vocabularies; an encoder-decoder pair needs one shared tokenizer")
+            raise TlzooError(f"backbone {self.name!r}: {self.encoder.name} and {self.decoder.name} have "
+                             f"different vocabularies; an encoder-decoder pair needs one shared tokenizer")
         return tokenizer
 
     def load_config(self) -> Any:
@@ -117,8 +117,8 @@ class EncoderDecoderPair:
         from transformers import EncoderDecoderModel
 
         if auto_class != "AutoModelForSeq2SeqLM":
-            raise TlzooError(f"backbone {self.name!r} is an encoder-decoder pair; it builds a sequence-to-sequence "
-                             f"model, not {auto_class}")
+            raise TlzooError(f"backbone {self.name!r} is an encoder-decoder pair; it builds a "
+                             f"sequence-to-sequence model, not {auto_class}")
         encoder = self.encoder.build_model("AutoModel")
         decoder = self.decoder.build_model("AutoModelForCausalLM", is_decoder=True, add_cross_attention=True)
         model = EncoderDecoderModel(encoder=encoder, decoder=decoder)
@@ -145,6 +145,6 @@ def encoder_decoder_pair(name: str) -> EncoderDecoderPair:
         raise TlzooError(f"backbone {name!r}: the encoder half {encoder.name!r} is a {encoder.kind} model; "
                          f"use an encoder such as minilm-l6")
     if decoder.kind == "encoder-decoder":
-        raise TlzooError(f"backbone {name!r}: the decoder half {decoder.name!r} is already an encoder-decoder; "
-                         f"pass it alone")
+        raise TlzooError(f"backbone {name!r}: the decoder half {decoder.name!r} is already an "
+                         f"encoder-decoder; pass it alone")
     return EncoderDecoderPair(name, encoder, decoder)

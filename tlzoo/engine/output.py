@@ -48,7 +48,7 @@ def model_card(manifest: dict[str, Any], metrics: dict[str, Any]) -> str:
              f"{manifest['plugin']['version']})",
              f"- backbone: `{manifest['backbone']['name']}` ({manifest['backbone']['source']})",
              f"- strategy: `{manifest['config']['strategy']}`, precision `{manifest['config']['precision']}`",
-             f"- data: " + ", ".join(f"{split} `{info['path']}`" for split, info in manifest["data"].items()),
+             "- data: " + ", ".join(f"{split} `{info['path']}`" for split, info in manifest["data"].items()),
              "", "## Metrics", "", "| split | metric | value |", "| --- | --- | --- |"]
     for split, values in metrics.items():
         for key, value in values.items():

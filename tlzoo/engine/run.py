@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import platform
 import shutil
 from collections.abc import Mapping
@@ -44,8 +45,13 @@ def resolve_config(task: str, config_file: str | None = None, **options: Any) ->
 
 def make_accelerator(config: TrainConfig) -> Any:
     from accelerate import Accelerator
+    from accelerate.state import AcceleratorState
     from accelerate.utils import set_seed
 
+    if int(os.environ.get("WORLD_SIZE", "1")) == 1:
+        # Several runs in one process (the Python API, tests) may each choose their precision;
+        # Accelerate keeps its state process-wide, so a single-process run starts it afresh.
+        AcceleratorState._reset_state(reset_partial_state=True)
     precision = {"fp32": "no", "bf16": "bf16", "fp16": "fp16"}[config.precision]
     accelerator = Accelerator(mixed_precision=precision, rng_types=[])
     set_seed(config.seed)
@@ -128,8 +134,10 @@ def train(task: str, config: str | None = None, **options: Any) -> TrainResult:
     accelerator.wait_for_everyone()
     evaluation = EvalSet(raw["validation"], features["validation"], cfg.validation) if "validation" in raw else None
     loop = FitLoop(task_obj, cfg, model, tokenizer, state, features["train"], evaluation, output, accelerator)
-    if cfg.resume and loop.resume() and accelerator.is_main_process and not cfg.quiet:
-        print(f"resumed from step {loop.loop_state.step}", flush=True)
+    if cfg.resume and loop.resume():
+        loop.log.write(event="resume", step=loop.loop_state.step)
+        if accelerator.is_main_process and not cfg.quiet:
+            print(f"resumed from step {loop.loop_state.step}", flush=True)
     loop_state = loop.fit()
 
     final_model = finalize_model(loop.unwrapped)

@@ -25,9 +25,10 @@ def backbone_module(model: Any) -> torch.nn.Module:
 
 
 def head_module_names(model: Any) -> list[str]:
-    """Top-level children that are not the backbone: the task head(s)."""
+    """Top-level children with weights that are not the backbone: the task head(s)."""
     body = backbone_module(model)
-    return [name for name, child in model.named_children() if child is not body]
+    return [name for name, child in model.named_children()
+            if child is not body and any(True for _ in child.parameters())]
 
 
 def layer_depth(parameter_name: str, num_layers: int, in_backbone: bool) -> int:

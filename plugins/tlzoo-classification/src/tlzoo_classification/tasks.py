@@ -143,7 +143,7 @@ class ClassificationTask(_SequenceTask):
     def build_model(self, backbone: Any, state: Mapping[str, Any]) -> Any:
         labels = [str(label) for label in state["labels"]]
         return backbone.build_model(self.model_class, num_labels=len(labels),
-                                    id2label=dict(enumerate(labels)), label2id={l: i for i, l in enumerate(labels)})
+                                    id2label=dict(enumerate(labels)), label2id={name: i for i, name in enumerate(labels)})
 
     def encode_label(self, value: Any, state: Mapping[str, Any]) -> int:
         return state["labels"].index(value)
@@ -163,7 +163,7 @@ class ClassificationTask(_SequenceTask):
                         state: Mapping[str, Any]) -> dict[str, Any]:
         labels = state["labels"]
         return ClassificationReport().compute([p["label"] for p in predictions], references, labels=labels,
-                                              scores=[[p["scores"][str(l)] for l in labels] for p in predictions])
+                                              scores=[[p["scores"][str(name)] for name in labels] for p in predictions])
 
     def write_artifacts(self, predictions: Sequence[Any], references: Sequence[Any],
                         state: Mapping[str, Any], folder: str) -> list[str]:
@@ -203,7 +203,7 @@ class MultiLabelTask(_SequenceTask):
         labels = state["labels"]
         return backbone.build_model(self.model_class, num_labels=len(labels),
                                     problem_type="multi_label_classification",
-                                    id2label=dict(enumerate(labels)), label2id={l: i for i, l in enumerate(labels)})
+                                    id2label=dict(enumerate(labels)), label2id={name: i for i, name in enumerate(labels)})
 
     def encode_label(self, value: Any, state: Mapping[str, Any]) -> list[float]:
         chosen = set(self._label_set(value))
@@ -227,8 +227,8 @@ class MultiLabelTask(_SequenceTask):
         for logits in outputs:
             probs = _sigmoid(np.asarray(logits, dtype=np.float64))
             ranked = sorted(zip(labels, probs, thresholds), key=lambda item: -item[1])
-            predictions.append({"labels": [l for l, p, t in ranked if p >= t],
-                                "scores": {l: float(p) for l, p, _ in ranked}})
+            predictions.append({"labels": [name for name, p, t in ranked if p >= t],
+                                "scores": {name: float(p) for name, p, _ in ranked}})
         return predictions
 
     def references(self, examples: Any, state: Mapping[str, Any]) -> list[Any]:

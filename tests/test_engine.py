@@ -1,0 +1,153 @@
+"""The engine end to end on tiny-bert: outputs, loading, strategies, errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+import tlzoo
+from tlzoo.api import TlzooError
+
+
+def test_train_writes_a_complete_loadable_folder(tiny_options: dict) -> None:
+    result = tlzoo.train("classification", **tiny_options)
+    out = Path(result.output_dir)
+    for name in ("model.safetensors", "config.json", "tokenizer.json", "tlzoo.json", "README.md",
+                 "metrics.json", "curves.png", "log.jsonl", "evaluation/validation/confusion_matrix.png"):
+        assert (out / name).is_file(), name
+    manifest = json.loads((out / "tlzoo.json").read_text())
+    assert manifest["task"] == "classification"
+    assert manifest["state"]["labels"] == ["negative", "positive"]
+    assert set(manifest["versions"]) >= {"tlzoo", "torch", "transformers"}
+    assert len(manifest["data"]["train"]["sha256"]) == 64
+    assert not list(out.glob("**/*.pickle")) and not list(out.glob("**/*.bin"))
+    # Loads with the plain transformers class, labels in the config.
+    from transformers import AutoModelForSequenceClassification
+
+    model = AutoModelForSequenceClassification.from_pretrained(out)
+    assert model.config.id2label == {0: "negative", 1: "positive"}
+    steps = [r for r in result.history if r["event"] == "train"]
+    assert [r["step"] for r in steps] == list(range(1, 13))
+    assert 0 <= result.metrics["validation"]["accuracy"] <= 1
+
+
+def test_predict_matches_evaluate_and_survives_odd_input(tiny_options: dict, sample: dict) -> None:
+    result = tlzoo.train("classification", **tiny_options)
+    model = tlzoo.load(result.output_dir)
+    odd = ["", "word " * 2000, "été über naïve 电影 🎬"]
+    predictions = model.predict(["a wonderful film", *odd])
+    assert len(predictions) == 4
+    for p in predictions:
+        assert p["label"] in ("negative", "positive")
+        assert abs(sum(p["scores"].values()) - 1) < 1e-6
+    assert model.evaluate(sample["validation"])["accuracy"] == pytest.approx(
+        result.metrics["validation"]["accuracy"])
+    # Predictions are independent of batch composition (sorted batching restores the order).
+    alone = model.predict(["a wonderful film"], batch_size=1)[0]
+    assert alone["score"] == pytest.approx(predictions[0]["score"], abs=1e-5)
+
+
+def test_loss_falls_on_the_sample(tiny_options: dict) -> None:
+    result = tlzoo.train("classification", **{**tiny_options, "max_steps": 0, "epochs": 8})
+    losses = [r["loss"] for r in result.history if r["event"] == "train"]
+    assert sum(losses[-5:]) / 5 < sum(losses[:5]) / 5 - 0.1
+    assert result.metrics["validation"]["accuracy"] > 0.8
+
+
+def test_freeze_trains_only_the_head(tiny_options: dict, tmp_path: Path) -> None:
+    full = tlzoo.train("classification", **{**tiny_options, "output": str(tmp_path / "a")})
+    frozen = tlzoo.train("classification", **{**tiny_options, "output": str(tmp_path / "b"), "strategy": "freeze"})
+    a = load_file(str(Path(full.output_dir) / "model.safetensors"))
+    b = load_file(str(Path(frozen.output_dir) / "model.safetensors"))
+    # Same seed, same initial weights: frozen backbone weights equal the untouched initial ones,
+    # which differ from the fully fine-tuned ones; the head trained in both.
+    body = "bert.encoder.layer.0.attention.self.query.weight"
+    assert not torch.equal(a[body], b[body])
+    from tlzoo.backbones.loading import tiny_bert
+
+    torch.manual_seed(0)
+    initial = tiny_bert().build_model("AutoModelForSequenceClassification", num_labels=2).state_dict()
+    assert torch.equal(b[body], initial[body])
+    assert not torch.equal(b["classifier.weight"], initial["classifier.weight"])
+
+
+def test_lora_saves_a_merged_model_with_its_trained_head(tiny_options: dict) -> None:
+    result = tlzoo.train("classification", **{**tiny_options, "strategy": "lora", "learning_rate": 1e-2})
+    weights = load_file(str(Path(result.output_dir) / "model.safetensors"))
+    assert not any("lora" in k for k in weights)
+    assert "classifier.weight" in weights
+    from transformers import AutoModelForSequenceClassification
+
+    AutoModelForSequenceClassification.from_pretrained(result.output_dir)
+    assert tlzoo.load(result.output_dir).predict(["fine"])[0]["label"] in ("negative", "positive")
+
+
+def test_llrd_gives_lower_layers_smaller_rates() -> None:
+    from tlzoo.backbones.loading import tiny_bert
+    from tlzoo.engine.strategies import parameter_groups
+
+    model = tiny_bert().build_model("AutoModelForSequenceClassification", num_labels=2)
+    groups = parameter_groups(model, 1e-3, 0.01, 0.5)
+    rates = sorted({g["lr"] for g in groups}, reverse=True)
+    assert rates == pytest.approx([1e-3, 5e-4, 2.5e-4, 1.25e-4])  # head, layer 1, layer 0, embeddings
+    n_params = sum(len(g["params"]) for g in groups)
+    assert n_params == len(list(model.parameters()))
+
+
+def test_gradual_unfreezing_opens_one_layer_per_epoch() -> None:
+    from tlzoo.backbones.loading import tiny_bert
+    from tlzoo.engine.strategies import prepare_model, unfreeze_for_epoch
+
+    model = prepare_model(tiny_bert().build_model("AutoModelForSequenceClassification", num_labels=2),
+                          "gradual", (8, 16, 0.0))
+
+    def trainable_layers() -> set[str]:
+        return {n.split(".")[3] for n, p in model.named_parameters() if p.requires_grad and ".layer." in n}
+
+    unfreeze_for_epoch(model, 0)
+    assert trainable_layers() == set()
+    unfreeze_for_epoch(model, 1)
+    assert trainable_layers() == {"1"}
+    unfreeze_for_epoch(model, 2)
+    assert trainable_layers() == {"0", "1"}
+
+
+def test_early_stopping_and_best_checkpoint(tiny_options: dict) -> None:
+    result = tlzoo.train("classification", **{**tiny_options, "max_steps": 0, "epochs": 30, "eval_every": "5",
+                                               "early_stopping_patience": 2, "learning_rate": 1e-2})
+    assert result.metrics["train"]["stopped_early"]
+    evals = [r["eval_accuracy"] for r in result.history if r["event"] == "eval"]
+    assert result.metrics["validation"]["accuracy"] == pytest.approx(max(evals))
+
+
+def test_bf16_runs_on_cpu(tiny_options: dict) -> None:
+    result = tlzoo.train("classification", **{**tiny_options, "precision": "bf16"})
+    assert result.metrics["validation"]["accuracy"] >= 0
+
+
+def test_refuses_an_output_folder_holding_another_run(tiny_options: dict) -> None:
+    tlzoo.train("classification", **tiny_options)
+    with pytest.raises(TlzooError, match="already holds a run"):
+        tlzoo.train("classification", **tiny_options)
+    tlzoo.train("classification", **{**tiny_options, "overwrite": True})
+
+
+def test_nan_loss_stops_with_a_clear_message(tiny_options: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tlzoo_classification.tasks import ClassificationTask
+
+    calls = {"n": 0}
+    original = ClassificationTask.loss
+
+    def poisoned(self, model, batch):  # noqa: ANN001, ANN202
+        calls["n"] += 1
+        loss = original(self, model, batch)
+        return loss * float("nan") if calls["n"] > 6 else loss
+
+    monkeypatch.setattr(ClassificationTask, "loss", poisoned)
+    with pytest.raises(TlzooError, match=r"NaN/inf at step 7.*last good checkpoint is .*step-0000005"):
+        tlzoo.train("classification", **{**tiny_options, "save_every": 5})
+    assert not (Path(tiny_options["output"]) / "tlzoo.json").exists()

@@ -1,0 +1,246 @@
+"""The base of text-to-text tasks, for the three kinds of generation backbone.
+
+- **encoder-decoder** (T5, BART, Marian, or a warm-started ``a+b`` pair): the source (after an
+  optional task prefix, T5's ``"translate English to German: "``) feeds the encoder, the target
+  becomes the labels; the model shifts them right behind its decoder start token. A leading label
+  token equal to that start token is dropped (a BERT tokenizer puts [CLS] first, which is also a
+  BERT2BERT decoder's start), so the decoder never learns to repeat its start token.
+- **decoder** (a causal LM such as SmolLM2): one sequence ``prompt + target + end`` where the prompt
+  reads ``"{Instruction}:\\n{source}\\n{Target name}:"``; the labels are -100 over the prompt so the
+  loss covers the target only. Training batches are right-padded, generation prompts left-padded.
+  A generated answer ends at the end token or at its first line break.
+
+Examples hold ``source`` (text), ``target`` (the training target) and ``references`` (the list of
+acceptable outputs that metrics compare against). Readers in the task plugins produce them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, ClassVar, cast
+
+from tlzoo.api import TlzooError
+from tlzoo.task import BaseTask, TaskOptions
+
+KINDS = ("encoder-decoder", "decoder")
+T5_FAMILY = frozenset({"t5", "mt5", "umt5", "longt5"})
+"""Model types pretrained with a task prefix on their inputs."""
+
+
+@dataclasses.dataclass
+class Seq2SeqOptions(TaskOptions):
+    source_prefix: str | None = None
+    """Text put before every source for encoder-decoders. Unset: the task's own prefix (e.g.
+    ``"summarize: "``) for T5-family backbones, which were pretrained with one, nothing otherwise."""
+    max_target_length: int = 128
+    """Target tokens kept for training (longer targets are cut; generation has its own limit)."""
+
+
+def end_token_id(tokenizer: Any) -> int:
+    """The token that ends a sequence: EOS, else [SEP] (BERT-style vocabularies have no EOS)."""
+    end = tokenizer.eos_token_id if tokenizer.eos_token_id is not None else tokenizer.sep_token_id
+    if end is None:
+        raise TlzooError("the backbone's tokenizer has neither an EOS nor a [SEP] token to end a target with")
+    return int(end)
+
+
+def pad_token_id(tokenizer: Any) -> int:
+    """[PAD], else the end token (many causal LMs ship without a pad token)."""
+    return int(tokenizer.pad_token_id) if tokenizer.pad_token_id is not None else end_token_id(tokenizer)
+
+
+def truncation_flags(encoding: Any, max_length: int) -> list[bool]:
+    """Which rows of a tokenizer batch lost tokens to truncation.
+
+    Fast tokenizers keep what they cut in ``overflowing``; otherwise a full-length row counts.
+    """
+    if encoding.encodings:
+        return [bool(e.overflowing) for e in encoding.encodings]
+    return [len(ids) >= max_length for ids in encoding["input_ids"]]
+
+
+def generation_stats(predictions: Sequence[str]) -> dict[str, float]:
+    """Average length in words, and the share of distinct outputs (a collapsed model repeats one)."""
+    if not predictions:
+        return {"gen_len": 0.0, "distinct": 0.0}
+    return {"gen_len": sum(len(p.split()) for p in predictions) / len(predictions),
+            "distinct": len(set(predictions)) / len(predictions)}
+
+
+class DecoderOnlyCollator:
+    """Pads decoder-only features: right for training (labels -100), left for generation prompts.
+
+    Generation appends to the right end of each row, so prompts must end flush; training rows keep
+    positions from 0 like in pretraining.
+    """
+
+    def __init__(self, pad_id: int) -> None:
+        self.pad_id = pad_id
+
+    def __call__(self, features: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+        import torch
+
+        width = max(len(f["input_ids"]) for f in features)
+        training = "labels" in features[0]
+        batch: dict[str, list[list[int]]] = {"input_ids": [], "attention_mask": [], "labels": []}
+        for feature in features:
+            ids = list(feature["input_ids"])
+            fill = width - len(ids)
+            rows = {"input_ids": (ids, self.pad_id), "attention_mask": ([1] * len(ids), 0)}
+            if training:
+                rows["labels"] = (list(feature["labels"]), -100)
+            for key, (values, pad) in rows.items():
+                batch[key].append(values + [pad] * fill if training else [pad] * fill + values)
+        return {key: torch.tensor(values, dtype=torch.long) for key, values in batch.items() if values}
+
+
+class Seq2SeqTask(BaseTask):
+    """Text in, text out. Subclasses set ``name``, metrics and the reader, and word the task."""
+
+    model_class: ClassVar[str] = "AutoModelForSeq2SeqLM"
+    """Per run, :meth:`build_model` sets the instance's class by backbone kind (the manifest records it)."""
+    options_class: ClassVar[type[TaskOptions]] = Seq2SeqOptions
+    generative: ClassVar[bool] = True
+    greater_is_better: ClassVar[bool] = True
+    output_key: ClassVar[str] = "prediction"
+    """The key of the generated text in each prediction."""
+    options: Seq2SeqOptions
+
+    # -- wording, per task -------------------------------------------------------------------
+    def instruction(self) -> str:
+        """What to do, lower-case: ``"translate English to German"``; T5's prefix and the LM prompt."""
+        raise NotImplementedError
+
+    def target_name(self) -> str:
+        """What the output is called in a decoder prompt: ``"German"``, ``"Summary"``."""
+        raise NotImplementedError
+
+    def input_keys(self) -> tuple[str, ...]:
+        """Keys of a dict prediction input that may hold the source text, first found wins."""
+        return ("source", "text")
+
+    # -- data --------------------------------------------------------------------------------
+    def references(self, examples: Any, state: Mapping[str, Any]) -> list[list[str]]:
+        return list(examples["references"])
+
+    def inputs_to_examples(self, inputs: Sequence[Any]) -> Any:
+        from datasets import Dataset
+
+        return Dataset.from_dict({"source": [self.input_text(value) for value in inputs]})
+
+    def input_text(self, value: Any) -> str:
+        """The source text of one prediction input: a string, or a dict with one of ``input_keys``."""
+        if isinstance(value, str):
+            return value
+        if isinstance(value, Mapping):
+            for key in self.input_keys():
+                if key in value:
+                    text = value[key]
+                    return " ".join(text) if isinstance(text, list) else str(text)
+        raise TlzooError(f"{self.name} input must be a string or an object with one of the keys "
+                         f"{', '.join(self.input_keys())}; got {str(value)[:80]!r}")
+
+    # -- model -------------------------------------------------------------------------------
+    def build_model(self, backbone: Any, state: Mapping[str, Any]) -> Any:
+        """Build by backbone kind and record what preprocessing and prediction need in ``state``."""
+        if backbone.kind not in KINDS:
+            raise TlzooError(
+                f"{self.name} generates text, so it needs an encoder-decoder or a decoder backbone, and "
+                f"{backbone.name!r} is an {backbone.kind}; use e.g. a T5/BART folder, tiny-bart, a pair of "
+                f"encoders warm-started as one (minilm-l6+minilm-l6) or a decoder LM (smollm2-135m)")
+        decoder_only = backbone.kind == "decoder"
+        self.model_class = "AutoModelForCausalLM" if decoder_only else "AutoModelForSeq2SeqLM"
+        model = backbone.build_model(self.model_class)
+        facts: dict[str, Any] = {"kind": backbone.kind}
+        if backbone.kind == "encoder-decoder":
+            prefix = self.options.source_prefix
+            if prefix is None:
+                prefix = f"{self.instruction()}: " if model.config.model_type in T5_FAMILY else ""
+            start = model.generation_config.decoder_start_token_id
+            facts.update(source_prefix=prefix, decoder_start_token_id=start if start is not None
+                         else model.config.decoder_start_token_id)
+        cast(dict, state).update(facts)  # the engine passes the dict setup() returned
+        return model
+
+    def preprocess(self, examples: Mapping[str, list], tokenizer: Any, state: Mapping[str, Any],
+                   max_length: int, training: bool) -> dict[str, list]:
+        """Features for training (with ``labels``) or for generation (the model's inputs only)."""
+        if state["kind"] == "decoder":
+            return self._decoder_features(examples, tokenizer, max_length, training)
+        sources = [state["source_prefix"] + text for text in examples["source"]]
+        encoded = tokenizer(sources, max_length=max_length, truncation=True, return_token_type_ids=False)
+        features: dict[str, list] = {"input_ids": encoded["input_ids"],
+                                     "attention_mask": encoded["attention_mask"],
+                                     "truncated": truncation_flags(encoded, max_length)}
+        if training:
+            labels = tokenizer(text_target=examples["target"], max_length=self.options.max_target_length,
+                               truncation=True)["input_ids"]
+            start = state["decoder_start_token_id"]
+            features["labels"] = [ids[1:] if ids and ids[0] == start else ids for ids in labels]
+        return features
+
+    def _decoder_features(self, examples: Mapping[str, list], tokenizer: Any, max_length: int,
+                          training: bool) -> dict[str, list]:
+        """``prompt + target + end`` with the loss on the target; the source is cut to fit ``max_length``."""
+        instruction = self.instruction()
+        head = tokenizer(f"{instruction[:1].upper()}{instruction[1:]}:\n", add_special_tokens=False)
+        cue = tokenizer(f"\n{self.target_name()}:", add_special_tokens=False)
+        room = max(max_length - len(head["input_ids"]) - len(cue["input_ids"]), 1)
+        sources = tokenizer(list(examples["source"]), add_special_tokens=False, truncation=True,
+                            max_length=room)
+        prompts = [head["input_ids"] + ids + cue["input_ids"] for ids in sources["input_ids"]]
+        features: dict[str, list] = {"truncated": truncation_flags(sources, room)}
+        if not training:
+            features.update(input_ids=prompts, attention_mask=[[1] * len(p) for p in prompts])
+            return features
+        end = end_token_id(tokenizer)
+        room = max(self.options.max_target_length - 1, 1)
+        targets = tokenizer([f" {text}" for text in examples["target"]], add_special_tokens=False,
+                            truncation=True, max_length=room)["input_ids"]
+        features["input_ids"] = [p + t + [end] for p, t in zip(prompts, targets, strict=True)]
+        features["attention_mask"] = [[1] * len(ids) for ids in features["input_ids"]]
+        features["labels"] = [[-100] * len(p) + t + [end] for p, t in zip(prompts, targets, strict=True)]
+        return features
+
+    def collator(self, tokenizer: Any, model: Any) -> Any:
+        """Also keeps the tokenizer: generation decodes with it (the engine builds the collator first)."""
+        self.tokenizer = tokenizer
+        if model.config.is_encoder_decoder:
+            from transformers import DataCollatorForSeq2Seq
+
+            return DataCollatorForSeq2Seq(tokenizer, label_pad_token_id=-100)
+        return DecoderOnlyCollator(pad_token_id(tokenizer))
+
+    def forward(self, model: Any, batch: Mapping[str, Any], generation: Mapping[str, Any]) -> list[str]:
+        """Greedy or beam search (``generation``: the engine's settings), decoded to text."""
+        inputs = {"input_ids": batch["input_ids"], "attention_mask": batch["attention_mask"]}
+        if model.config.is_encoder_decoder:
+            generated = model.generate(**inputs, do_sample=False, **generation)
+            return [text.strip() for text in
+                    self.tokenizer.batch_decode(generated, skip_special_tokens=True)]
+        generated = model.generate(**inputs, do_sample=False, eos_token_id=end_token_id(self.tokenizer),
+                                   pad_token_id=pad_token_id(self.tokenizer), **generation)
+        new_tokens = generated[:, inputs["input_ids"].shape[1]:]
+        texts = self.tokenizer.batch_decode(new_tokens, skip_special_tokens=True)
+        return [text.strip().split("\n", 1)[0].strip() for text in texts]
+
+    # -- results -----------------------------------------------------------------------------
+    def postprocess(self, outputs: Sequence[Any], features: Any, examples: Any,
+                    state: Mapping[str, Any]) -> list[str]:
+        return list(outputs)
+
+    def format_prediction(self, prediction: Any, state: Mapping[str, Any]) -> dict[str, Any]:
+        return {self.output_key: prediction}
+
+    def write_artifacts(self, predictions: Sequence[Any], references: Sequence[Any],
+                        state: Mapping[str, Any], folder: str) -> list[str]:
+        """``predictions.jsonl``: each output beside its references, to read what the model writes."""
+        path = Path(folder) / "predictions.jsonl"
+        with open(path, "w", encoding="utf-8") as handle:
+            for prediction, refs in zip(predictions, references, strict=True):
+                handle.write(json.dumps({self.output_key: prediction, "references": list(refs)},
+                                        ensure_ascii=False) + "\n")
+        return [str(path)]
