@@ -46,7 +46,8 @@ class Spec:
             raise TlzooError(f"component name {self.name!r} must be a non-empty word without spaces")
         module, sep, attr = self.factory.partition(":")
         if not sep or not module or not attr:
-            raise TlzooError(f"component {self.name!r}: factory must look like 'package.module:attr', not {self.factory!r}")
+            raise TlzooError(f"component {self.name!r}: factory must look like 'package.module:attr', "
+                             f"not {self.factory!r}")
 
     def load(self) -> Any:
         """Import and return the factory (this is where heavy imports happen)."""

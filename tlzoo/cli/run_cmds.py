@@ -20,10 +20,10 @@ import click
 
 from tlzoo.api import TlzooError
 from tlzoo.engine.config import TrainConfig
+from tlzoo.engine.output import RUN_CONFIG
 
 _POSITIONAL = {"task", "task_options"}
 _CHOICES = {"precision": ["fp32", "bf16", "fp16"], "strategy": ["full", "freeze", "lora", "gradual"]}
-RUN_CONFIG = "run_config.json"
 
 
 def _help(field: dataclasses.Field) -> str:

@@ -14,6 +14,9 @@ from typing import Any
 
 MANIFEST = "tlzoo.json"
 STAGING = ".staging"
+RUN_CONFIG = "run_config.json"
+RUN_FILES = (MANIFEST, "checkpoints", "log.jsonl", RUN_CONFIG)
+"""Files whose presence means a folder holds a run (finished or interrupted)."""
 
 
 def check_output_folder(output: Path, overwrite: bool, resume: bool) -> None:
@@ -24,7 +27,7 @@ def check_output_folder(output: Path, overwrite: bool, resume: bool) -> None:
         return
     if not output.is_dir():
         raise TlzooError(f"output {output} exists and is not a folder")
-    holds_run = (output / MANIFEST).exists() or (output / "checkpoints").exists() or (output / "log.jsonl").exists()
+    holds_run = any((output / name).exists() for name in RUN_FILES)
     if holds_run and not overwrite:
         raise TlzooError(f"output folder {output} already holds a run; pass --overwrite to replace it "
                          f"or --resume to continue it")
@@ -33,8 +36,7 @@ def check_output_folder(output: Path, overwrite: bool, resume: bool) -> None:
 
 
 def clear_run(output: Path) -> None:
-    for name in (MANIFEST, "checkpoints", "log.jsonl", "metrics.json", "curves.png", "evaluation", "run_config.json", STAGING,
-                 ".artifacts"):
+    for name in (*RUN_FILES, "metrics.json", "curves.png", "evaluation", STAGING, ".artifacts"):
         path = output / name
         if path.is_dir():
             shutil.rmtree(path)

@@ -34,6 +34,9 @@ class Predictor:
         task = task_cls(manifest.get("task_options") or {})
         import transformers
 
+        from tlzoo.engine.progress import quiet_libraries
+
+        quiet_libraries(True)
         model = getattr(transformers, manifest["model_class"]).from_pretrained(folder, use_safetensors=True)
         model.eval()
         tokenizer = transformers.AutoTokenizer.from_pretrained(folder)

@@ -53,3 +53,14 @@ class JsonlLog:
         if self.enabled:
             with open(self.path, "a") as handle:
                 handle.write(json.dumps(record) + "\n")
+
+
+def quiet_libraries(quiet: bool) -> None:
+    """Silence datasets/transformers progress bars off a TTY or with --quiet, and their info chatter."""
+    import datasets
+    import transformers
+
+    transformers.logging.set_verbosity_error()
+    if quiet or not sys.stderr.isatty():
+        datasets.disable_progress_bars()
+        transformers.logging.disable_progress_bar()

@@ -89,8 +89,9 @@ def train(task: str, config: str | None = None, **options: Any) -> TrainResult:
     from tlzoo.backbones.loading import resolve_backbone
     from tlzoo.engine import data as data_mod
     from tlzoo.engine.loop import EvalSet, FitLoop, evaluate_model
-    from tlzoo.engine.output import check_output_folder, clear_run, write_final
+    from tlzoo.engine.output import RUN_CONFIG, check_output_folder, clear_run, write_final
     from tlzoo.engine.plot import plot_curves
+    from tlzoo.engine.progress import quiet_libraries
     from tlzoo.engine.strategies import finalize_model, prepare_model
 
     cfg = resolve_config(task, config, **options)
@@ -102,6 +103,7 @@ def train(task: str, config: str | None = None, **options: Any) -> TrainResult:
     check_output_folder(output, cfg.overwrite, cfg.resume)
     cls, spec = task_class(task)
     task_obj = cls(cfg.task_options)
+    quiet_libraries(cfg.quiet)
     accelerator = make_accelerator(cfg)
 
     # Read and validate all data before anything is written.
@@ -130,7 +132,7 @@ def train(task: str, config: str | None = None, **options: Any) -> TrainResult:
             clear_run(output)
         output.mkdir(parents=True, exist_ok=True)
         run_config = {k: v for k, v in cfg.to_dict().items() if k not in ("resume", "overwrite")}
-        (output / "run_config.json").write_text(json.dumps(run_config, indent=2))
+        (output / RUN_CONFIG).write_text(json.dumps(run_config, indent=2))
     accelerator.wait_for_everyone()
     evaluation = EvalSet(raw["validation"], features["validation"], cfg.validation) if "validation" in raw else None
     loop = FitLoop(task_obj, cfg, model, tokenizer, state, features["train"], evaluation, output, accelerator)

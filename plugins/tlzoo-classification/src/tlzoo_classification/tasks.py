@@ -142,8 +142,8 @@ class ClassificationTask(_SequenceTask):
 
     def build_model(self, backbone: Any, state: Mapping[str, Any]) -> Any:
         labels = [str(label) for label in state["labels"]]
-        return backbone.build_model(self.model_class, num_labels=len(labels),
-                                    id2label=dict(enumerate(labels)), label2id={name: i for i, name in enumerate(labels)})
+        return backbone.build_model(self.model_class, num_labels=len(labels), id2label=dict(enumerate(labels)),
+                                    label2id={name: i for i, name in enumerate(labels)})
 
     def encode_label(self, value: Any, state: Mapping[str, Any]) -> int:
         return state["labels"].index(value)
@@ -202,8 +202,8 @@ class MultiLabelTask(_SequenceTask):
     def build_model(self, backbone: Any, state: Mapping[str, Any]) -> Any:
         labels = state["labels"]
         return backbone.build_model(self.model_class, num_labels=len(labels),
-                                    problem_type="multi_label_classification",
-                                    id2label=dict(enumerate(labels)), label2id={name: i for i, name in enumerate(labels)})
+                                    problem_type="multi_label_classification", id2label=dict(enumerate(labels)),
+                                    label2id={name: i for i, name in enumerate(labels)})
 
     def encode_label(self, value: Any, state: Mapping[str, Any]) -> list[float]:
         chosen = set(self._label_set(value))
