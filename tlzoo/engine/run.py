@@ -150,6 +150,7 @@ def train(task: str, config: str | None = None, **options: Any) -> TrainResult:
         "stopped_early": loop_state.stopped_early}}
     artifacts = output / ".artifacts"
     shutil.rmtree(artifacts, ignore_errors=True)
+    artifacts.mkdir(parents=True, exist_ok=True)  # the curves plot goes here even with no evaluation
     evaluations = {"validation": evaluation} if evaluation is not None else {}
     if "test" in raw:
         evaluations["test"] = EvalSet(raw["test"], features["test"], cfg.test)

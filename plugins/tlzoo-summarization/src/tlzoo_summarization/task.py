@@ -1,0 +1,48 @@
+"""The ``summarization`` task: the shared sequence-to-sequence steps plus a table reader and ROUGE."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
+
+from tlzoo.seq2seq.task import Seq2SeqOptions, Seq2SeqTask
+from tlzoo.task import TaskOptions
+from tlzoo_summarization.data import DOCUMENT_COLUMNS, read_summaries
+from tlzoo_summarization.metrics import RougeScores
+
+
+@dataclasses.dataclass
+class SummarizationOptions(Seq2SeqOptions):
+    document_column: str | None = None
+    """Column holding the document (detected from common names when not given)."""
+    summary_column: str | None = None
+    """Column holding the summary, or a list of reference summaries (detected when not given)."""
+
+
+class SummarizationTask(Seq2SeqTask):
+    name = "summarization"
+    options_class: ClassVar[type[TaskOptions]] = SummarizationOptions
+    primary_metric = "rougeL"
+    output_key = "summary"
+    default_backbone = "smollm2-135m"
+    default_hparams: Mapping[str, Any] = {"learning_rate": 1e-4, "epochs": 3, "batch_size": 8,
+                                          "eval_batch_size": 16, "max_length": 512,
+                                          "generation_max_new_tokens": 64}
+    options: SummarizationOptions
+
+    def instruction(self) -> str:
+        return "summarize"
+
+    def target_name(self) -> str:
+        return "Summary"
+
+    def input_keys(self) -> tuple[str, ...]:
+        return DOCUMENT_COLUMNS
+
+    def load_split(self, path: str, split: str) -> Any:
+        return read_summaries(path, self.options.document_column, self.options.summary_column)
+
+    def compute_metrics(self, predictions: Sequence[Any], references: Sequence[Any],
+                        state: Mapping[str, Any]) -> dict[str, Any]:
+        return RougeScores().compute(predictions, references)

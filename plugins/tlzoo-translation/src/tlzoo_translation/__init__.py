@@ -1,0 +1,21 @@
+"""tlzoo plugin: machine translation. Specs only; the task lives in :mod:`tlzoo_translation.task`."""
+
+from __future__ import annotations
+
+from tlzoo import Spec, hookimpl
+
+TLZOO_API = ">=1.0,<2"
+
+
+@hookimpl
+def tlzoo_register(registry) -> None:
+    registry.add(Spec(
+        "translation", "task", "tlzoo_translation.task:TranslationTask",
+        "translate text from --source-lang to --target-lang (aligned text files, HF translation JSONL, "
+        "or two-column CSV/TSV); sacreBLEU BLEU and chrF",
+        {"metrics": ["bleu", "chrf"], "primary": "bleu", "default_backbone": "smollm2-135m",
+         "test_backbone": "tiny-bart",
+         "model_class": "AutoModelForSeq2SeqLM (encoder-decoder, a+b pair) or AutoModelForCausalLM (decoder)",
+         "sample": "tlzoo_translation.sample:paths",
+         "example_inputs": ["A man is walking in the park.", "Two children are playing at the beach."],
+         "options": "source_lang, target_lang, source_prefix, max_target_length"}))

@@ -1,0 +1,73 @@
+"""Train on each kind of tiny generation backbone, save, load back and translate; and the CLI."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import torch
+from tlzoo_translation.sample import paths
+
+import tlzoo
+
+FAST = {"max_steps": 6, "learning_rate": 1e-3, "batch_size": 8, "eval_batch_size": 40, "quiet": True,
+        "seed": 0, "warmup_ratio": 0.0, "generation_max_new_tokens": 8}
+
+
+@pytest.fixture(autouse=True)
+def one_thread() -> Iterator[None]:
+    """Tiny models run several times faster on one thread than on two shared, busy cores."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.mark.parametrize(("backbone", "model_class"), [
+    ("tiny-bart", "AutoModelForSeq2SeqLM"),
+    ("tiny-bert+tiny-bert", "AutoModelForSeq2SeqLM"),
+    ("tiny-gpt", "AutoModelForCausalLM"),
+])
+def test_train_load_predict(tmp_path: Path, backbone: str, model_class: str) -> None:
+    sample = paths()
+    result = tlzoo.train("translation", backbone=backbone, train=sample["train"], validation=sample["validation"],
+                         output=str(tmp_path / "run"), **FAST)
+    metrics = result.metrics["validation"]
+    assert {"bleu", "chrf", "bleu_signature", "chrf_signature", "gen_len", "distinct"} <= set(metrics)
+
+    model = tlzoo.load(result.output_dir)
+    assert model.manifest["model_class"] == model_class
+    assert model.evaluate(sample["validation"]) == metrics
+    predictions = model.predict(["A man is walking in the park.", {"en": "Two dogs are running."}])
+    assert len(predictions) == 2 and all(isinstance(p["translation"], str) for p in predictions)
+
+    import transformers
+
+    direct = getattr(transformers, model_class).from_pretrained(result.output_dir)
+    assert type(direct).__name__ == type(model.model).__name__
+    lines = (Path(result.output_dir) / "evaluation" / "validation" / "predictions.jsonl").read_text().splitlines()
+    assert len(lines) == 40 and set(json.loads(lines[0])) == {"translation", "references"}
+
+
+def test_cli_train_then_predict(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from tlzoo.cli.main import cli
+
+    data = tmp_path / "train.jsonl"
+    pairs = [("a dog runs", "un chien court"), ("a man walks", "un homme marche")] * 8
+    data.write_text("".join(json.dumps({"translation": {"en": e, "fr": f}}) + "\n" for e, f in pairs))
+    output = tmp_path / "model"
+    runner = CliRunner()
+    trained = runner.invoke(cli, ["train", "translation", "--backbone", "tiny-gpt", "--train", str(data),
+                                  "--output", str(output), "--max-steps", "3", "--quiet",
+                                  "--generation-max-new-tokens", "4", "--target-lang", "fr",
+                                  "--max-target-length", "16"])
+    assert trained.exit_code == 0, trained.output
+    manifest = json.loads((output / "tlzoo.json").read_text())
+    assert manifest["task_options"]["target_lang"] == "fr" and manifest["task_options"]["max_target_length"] == 16
+    predicted = runner.invoke(cli, ["predict", str(output), "--text", "a dog walks"])
+    assert predicted.exit_code == 0, predicted.output
+    assert set(json.loads(predicted.output.strip().splitlines()[-1])) == {"translation"}
