@@ -59,6 +59,12 @@ def canonical_name(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
+def default_api_range(api_version: str = API_VERSION) -> str:
+    """The range a new plugin declares: this major version of the plugin API (``>=1,<2``)."""
+    major = int(api_version.split(".")[0])
+    return f">={major},<{major + 1}"
+
+
 def _wanted(entry_point: metadata.EntryPoint) -> bool:
     disable = os.environ.get("TLZOO_DISABLE_PLUGIN_AUTOLOAD", "").strip().lower()
     if disable not in ("", "0", "false", "no", "off"):

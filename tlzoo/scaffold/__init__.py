@@ -10,7 +10,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from tlzoo.api import API_VERSION, TlzooError
+from tlzoo.api import TlzooError
+from tlzoo.plugins import default_api_range
 
 TEMPLATE = Path(__file__).parent / "template"
 TASK_KINDS = ("classification",)
@@ -26,14 +27,13 @@ def template_values(name: str) -> dict[str, str]:
 
     module = name.replace("-", "_")
     words = [part.capitalize() for part in name.split("-")]
-    major = int(API_VERSION.split(".")[0])
     return {
         "name": name,
         "dist": f"tlzoo-{name}",
         "module": module,
         "package": f"tlzoo_{module}",
         "class_name": "".join(words) + ("" if words[-1] == "Task" else "Task"),
-        "api_range": f">={major},<{major + 1}",
+        "api_range": default_api_range(),
         "tlzoo_version": ".".join(__version__.split(".")[:2]),
     }
 

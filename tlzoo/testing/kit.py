@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from tlzoo.api import Spec, TlzooError
+from tlzoo.plugins import ENTRY_POINT_GROUP, default_api_range
 from tlzoo.plugins import canonical_name as _canonical
 
 HEAVY_MODULES = ("torch", "transformers", "datasets", "accelerate", "evaluate", "peft", "sklearn",
@@ -104,8 +105,6 @@ class PluginReport:
 
 def find_plugin(name: str) -> PluginTarget:
     """The installed plugin called ``name``: its distribution (``tlzoo-x`` or ``x``) or entry-point name."""
-    from tlzoo.plugins import ENTRY_POINT_GROUP
-
     wanted = {_canonical(name), _canonical(f"tlzoo-{name}")}
     by_dist: dict[str, PluginTarget] = {}
     for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
@@ -157,7 +156,6 @@ def plugin_specs(target: PluginTarget) -> list[Spec]:
 
 def _load_result(target: PluginTarget) -> CheckResult:
     """Did the plugin load in tlzoo, with a declared and compatible ``TLZOO_API``?"""
-    from tlzoo.api import API_VERSION
     from tlzoo.plugins import host
 
     name = "loads in tlzoo with a compatible TLZOO_API"
@@ -171,8 +169,7 @@ def _load_result(target: PluginTarget) -> CheckResult:
     undeclared = [i.name for i in infos if not i.api_range]
     if undeclared:
         return CheckResult(name, False, f"{', '.join(undeclared)} declares no TLZOO_API; add "
-                                        f"TLZOO_API = \">={API_VERSION.split('.')[0]},<"
-                                        f"{int(API_VERSION.split('.')[0]) + 1}\" to the top-level module")
+                                        f"TLZOO_API = {default_api_range()!r} to the top-level module")
     return CheckResult(name, True, ", ".join(sorted({i.api_range for i in infos})))
 
 
