@@ -23,3 +23,13 @@ def test_conll2003_counts_and_scheme(split: str, sentences: int, words: int) -> 
     assert detect_scheme(data.tags, data.where) == "IOB2"
     assert {t for tags in data.tags for t in tags} == {
         "O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC", "B-MISC", "I-MISC"}
+
+
+HF_SAMPLE = CONLL.parent / "hf_transformers_test_samples" / "conll" / "sample.json"
+
+
+@pytest.mark.skipif(not HF_SAMPLE.is_file(), reason=f"{HF_SAMPLE} is not present")
+def test_hf_run_ner_fixture_json_lines() -> None:
+    data = read_tagged(str(HF_SAMPLE))
+    assert len(data.tokens) == 10 and data.tokens[1] == ["CHICAGO", "AT", "ATLANTA"]
+    assert data.tags[1] == ["B-ORG", "O", "B-LOC"]
