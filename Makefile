@@ -19,8 +19,18 @@ $(STAMP): pyproject.toml $(foreach p,$(PLUGINS),$(p)/pyproject.toml) Makefile
 	$(PIP) install -q -e ".[test]" $(foreach p,$(PLUGINS),-e $(p))
 	touch $(STAMP)
 
+DEMO_DIR ?= runs/demo
+
+# Fine-tune minilm-l6 on the classification plugin's built-in sample, evaluate, predict.
 demo: install
-	$(PY) -m tlzoo list
+	$(PY) -m tlzoo list tasks
+	$(PY) -m tlzoo train classification --backbone minilm-l6 --epochs 2 --output $(DEMO_DIR) --overwrite \
+		--train "$$($(PY) -m tlzoo sample classification)" \
+		--validation "$$($(PY) -m tlzoo sample classification --split validation)"
+	$(PY) -m tlzoo evaluate $(DEMO_DIR) --data "$$($(PY) -m tlzoo sample classification --split validation)"
+	$(PY) -m tlzoo predict $(DEMO_DIR) --text "a gripping, beautifully acted film" \
+		--text "the plot is dull and the jokes fall flat"
+	@echo "model, metrics and model card: $(DEMO_DIR)/  training curves: $(DEMO_DIR)/curves.png"
 
 test: install
 	$(VENV)/bin/ruff check .
@@ -30,4 +40,4 @@ lint: install
 	$(VENV)/bin/ruff check .
 
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) .pytest_cache runs

@@ -6,6 +6,7 @@ Marker convention for fenced code blocks in ``docs/*.md``:
 - ```` ```bash run-error ```` must exit non-zero and print a one-line ``error: ...`` (an error shown
   on purpose, e.g. a refused install);
 - ```` ```python run ```` runs as a script with this interpreter and must exit 0;
+- the README's blocks follow the same convention;
 - any other block (plain ```` ```bash ````, ```` ```text ````...) is an illustration and is not run:
   use it only for what cannot run here (publishing to PyPI, paths on the reader's machine).
 
@@ -49,7 +50,8 @@ def run_blocks(text: str) -> list[Block]:
 
 
 def documents() -> list[Path]:
-    return sorted(p for p in DOCS.glob("*.md") if run_blocks(p.read_text()))
+    candidates = [DOCS.parent / "README.md", *DOCS.glob("*.md")]
+    return sorted(p for p in candidates if run_blocks(p.read_text()))
 
 
 def installed_plugins() -> set[str]:

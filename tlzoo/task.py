@@ -26,6 +26,7 @@ This module imports nothing heavy at import time; plugins import it from their f
 from __future__ import annotations
 
 import dataclasses
+import typing
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
@@ -126,4 +127,28 @@ def make_options(options_class: type[TaskOptions], values: Mapping[str, Any]) ->
     if unknown:
         raise TlzooError(f"unknown task option(s) {', '.join(unknown)}; this task accepts: "
                          f"{', '.join(sorted(fields)) or '(none)'}")
-    return options_class(**values)
+    return options_class(**{k: _coerce(options_class, k, v) for k, v in values.items()})
+
+
+_TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
+
+
+def _coerce(options_class: type[TaskOptions], name: str, value: Any) -> Any:
+    """A string (as the CLI passes every task option) converted to the field's bool, int or float type."""
+    if not isinstance(value, str):
+        return value
+    hint = typing.get_type_hints(options_class)[name]
+    kinds = set(typing.get_args(hint)) or {hint}
+    flag = f"--{name.replace('_', '-')}"
+    if bool in kinds:
+        if value.strip().lower() not in _TRUE | _FALSE:
+            raise TlzooError(f"{flag} takes true or false, not {value!r}")
+        return value.strip().lower() in _TRUE
+    for kind in (int, float):
+        if kind in kinds:
+            try:
+                return kind(value)
+            except ValueError:
+                raise TlzooError(f"{flag} takes {'an integer' if kind is int else 'a number'}, "
+                                 f"not {value!r}") from None
+    return value

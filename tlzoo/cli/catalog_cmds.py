@@ -78,4 +78,14 @@ def plugins_command(as_json: bool) -> None:
     print_table(rows, ["plugin", "distribution", "version", "hooks", "components", "status"])
 
 
-COMMANDS = [list_command, info_command, plugins_command]
+@click.command("sample")
+@click.argument("task")
+@click.option("--split", type=click.Choice(["train", "validation"]), default="train", show_default=True)
+def sample_command(task: str, split: str) -> None:
+    """Print the path of TASK's built-in sample data file (for demos and smoke tests)."""
+    from tlzoo.catalog import registry, sample_files
+
+    click.echo(sample_files(registry().get(task, "task"))[split])
+
+
+COMMANDS = [list_command, info_command, plugins_command, sample_command]

@@ -65,16 +65,29 @@ class FitLoop:
         self.steps_per_epoch = math.ceil(self.micro_per_epoch / config.grad_accum)
         self.total_steps = config.max_steps or math.ceil(config.epochs * self.steps_per_epoch)
         self.model = model
-        optimizer = torch.optim.AdamW(parameter_groups(model, config.learning_rate, config.weight_decay, config.llrd))
-        from transformers import get_linear_schedule_with_warmup
-
-        self.scheduler = get_linear_schedule_with_warmup(
-            optimizer, math.ceil(config.warmup_ratio * self.total_steps), self.total_steps)
-        self.model, self.optimizer = accelerator.prepare(model, optimizer)
         self.loop_state = LoopState()
+        optimizer = torch.optim.AdamW(parameter_groups(model, config.learning_rate, config.weight_decay, config.llrd))
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, self._lr_factor)
+        self.model, self.optimizer = accelerator.prepare(model, optimizer)
         self.log = JsonlLog(output / "log.jsonl", enabled=accelerator.is_main_process)
 
     # -- helpers --------------------------------------------------------------------------
+    def _lr_factor(self, step: int) -> float:
+        """Linear warm-up then linear decay over the run, as in transformers' linear schedule.
+
+        With a time budget (``max_minutes``) progress is the larger of the step and time
+        fractions, so the rate reaches zero when the budget ends rather than at a step count
+        the budget never reaches.
+        """
+        warmup = math.ceil(self.config.warmup_ratio * self.total_steps)
+        budget = self.config.max_minutes * 60
+        if budget:
+            progress = max(step / self.total_steps, self.loop_state.train_seconds / budget)
+            warm = self.config.warmup_ratio
+            return progress / warm if progress < warm else max(0.0, (1 - progress) / max(1 - warm, 1e-9))
+        if step < warmup:
+            return step / max(1, warmup)
+        return max(0.0, (self.total_steps - step) / max(1, self.total_steps - warmup))
     @property
     def unwrapped(self) -> Any:
         return self.accelerator.unwrap_model(self.model)
