@@ -68,6 +68,10 @@ class FitLoop:
         self.loop_state = LoopState()
         optimizer = torch.optim.AdamW(parameter_groups(model, config.learning_rate, config.weight_decay, config.llrd))
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, self._lr_factor)
+        deepspeed = getattr(accelerator.state, "deepspeed_plugin", None)
+        if deepspeed is not None:  # batches are cut here, not by a prepared DataLoader DeepSpeed could read
+            deepspeed.deepspeed_config["train_micro_batch_size_per_gpu"] = max(
+                1, config.batch_size // accelerator.num_processes)
         self.model, self.optimizer = accelerator.prepare(model, optimizer)
         self.log = JsonlLog(output / "log.jsonl", enabled=accelerator.is_main_process)
 
@@ -115,10 +119,11 @@ class FitLoop:
     def _save(self) -> Path | None:
         self.accelerator.wait_for_everyone()
         path = None
+        model_state = self.accelerator.get_state_dict(self.model)  # gathers shards under FSDP/ZeRO-3
         if self.accelerator.is_main_process:
             from dataclasses import asdict
 
-            path = checkpoint.save_checkpoint(self.output, self.loop_state.step, self.unwrapped.state_dict(),
+            path = checkpoint.save_checkpoint(self.output, self.loop_state.step, model_state,
                                               self.optimizer, self.scheduler, asdict(self.loop_state))
             best = Path(self.loop_state.best_checkpoint) if self.loop_state.best_checkpoint else None
             checkpoint.prune(self.output, self.config.keep_checkpoints, best)
