@@ -7,16 +7,13 @@ a message that says how to pass a local path instead.
 
 from __future__ import annotations
 
-import os
-import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from tlzoo.api import TlzooError
-
-HUB_HOST = "huggingface.co"
+from tlzoo.hub import HUB_HOST, hub_reachable
 
 
 def _transformers_class(name: str) -> Any:
@@ -80,17 +77,6 @@ class ConfigBackbone:
         for key, value in config_overrides.items():
             setattr(config, key, value)
         return _transformers_class(auto_class).from_config(config)
-
-
-def hub_reachable(timeout: float = 3.0) -> bool:
-    """A single TCP connect to the hub; offline machines answer in milliseconds or time out fast."""
-    if os.environ.get("HF_HUB_OFFLINE", "").strip() not in ("", "0"):
-        return False
-    try:
-        with socket.create_connection((HUB_HOST, 443), timeout=timeout):
-            return True
-    except OSError:
-        return False
 
 
 def from_hub(hub_id: str, name: str | None = None, **load_kwargs: Any) -> PretrainedBackbone:

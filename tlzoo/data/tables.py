@@ -2,7 +2,8 @@
 
 TSV is read with quoting off (SST-2 and GLUE put bare quotes inside sentences); CSV follows the
 usual RFC 4180 quoting. JSONL is checked line by line first so a malformed line is reported by
-number. Errors raise :class:`TlzooError` naming the file, the line and what was expected.
+number. ``hub:NAME[:CONFIG]@SPLIT`` loads a hub dataset instead (when the hub is reachable).
+Errors raise :class:`TlzooError` naming the file, the line and what was expected.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from tlzoo.api import TlzooError
+from tlzoo.hub import is_hub_dataset, load_hub_dataset
 
 FORMATS = {".csv": "csv", ".tsv": "tsv", ".json": "json", ".jsonl": "jsonl"}
 
@@ -56,6 +58,8 @@ def read_table(path: str, fmt: str | None = None) -> Any:
     """Load ``path`` with the matching ``datasets`` builder after a streaming syntax check."""
     from datasets import load_dataset
 
+    if is_hub_dataset(path):
+        return load_hub_dataset(path)
     fmt = fmt or file_format(path)
     try:
         if fmt == "jsonl":

@@ -13,11 +13,15 @@ from typing import Any
 import torch
 
 from tlzoo.api import TlzooError
+from tlzoo.hub import is_hub_dataset
 
 logger = logging.getLogger("tlzoo")
 
 
 def file_sha256(path: str) -> str:
+    """The file's SHA-256 (for a hub dataset, its name: the hub versions it)."""
+    if is_hub_dataset(path):
+        return path
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
@@ -27,9 +31,11 @@ def file_sha256(path: str) -> str:
 
 def read_split(task: Any, path: str, split: str, limit: int = 0) -> Any:
     """The task reads and validates ``path``; an empty result is an error naming the file."""
-    if not Path(path).is_file():
+    if is_hub_dataset(path):
+        pass
+    elif not Path(path).is_file():
         raise TlzooError(f"{split} file {path} does not exist")
-    if Path(path).stat().st_size == 0:
+    elif Path(path).stat().st_size == 0:
         raise TlzooError(f"{split} file {path} is empty; expected {task.name} examples")
     dataset = task.load_split(path, split)
     if len(dataset) == 0:

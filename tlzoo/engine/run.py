@@ -14,6 +14,7 @@ from typing import Any
 
 from tlzoo.api import API_VERSION, TlzooError
 from tlzoo.engine.config import TrainConfig, read_yaml, resolve
+from tlzoo.hub import is_hub_dataset
 from tlzoo.task import BaseTask
 
 
@@ -160,7 +161,8 @@ def train(task: str, config: str | None = None, **options: Any) -> TrainResult:
         metrics[name] = evaluate_model(task_obj, final_model, evalset, loop.collator, cfg, state, accelerator,
                                        calibrate=name == "validation", artifacts=folder)
     if accelerator.is_main_process:
-        data_info = {name: {"path": str(Path(path).resolve()), "sha256": data_mod.file_sha256(path)}
+        data_info = {name: {"path": path if is_hub_dataset(path) else str(Path(path).resolve()),
+                            "sha256": data_mod.file_sha256(path)}
                      for name, path in splits.items() if path}
         manifest = build_manifest(cfg, spec, task_obj, backbone, state, data_info)
         manifest["metrics"] = metrics

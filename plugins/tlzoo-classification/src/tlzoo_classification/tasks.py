@@ -15,6 +15,7 @@ import numpy as np
 
 from tlzoo.api import TlzooError
 from tlzoo.data.tables import detect_column, file_format, read_table
+from tlzoo.hub import is_hub_dataset
 from tlzoo.metrics.scores import ClassificationReport, MultiLabelReport, RegressionReport
 from tlzoo.task import BaseTask, TaskOptions
 
@@ -42,8 +43,8 @@ class MultiLabelOptions(TextOptions):
 
 
 def _first_line(path: str) -> int:
-    """File line of the first row: 2 under a CSV/TSV header, 1 for JSON lines."""
-    return 2 if file_format(path) in ("csv", "tsv") else 1
+    """File line of the first row: 2 under a CSV/TSV header, 1 for JSON lines (and hub rows)."""
+    return 2 if not is_hub_dataset(path) and file_format(path) in ("csv", "tsv") else 1
 
 
 class _SequenceTask(BaseTask):
