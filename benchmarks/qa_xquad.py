@@ -26,21 +26,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
-import resource
-import subprocess
 import sys
 import time
-from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-XQUAD = ROOT.parent / "shared" / "datasets" / "xquad" / "xquad.en.articles00-35.json"
-WORK = ROOT / "benchmarks" / "work" / "qa_xquad"
-RESULTS = ROOT / "benchmarks" / "results" / "qa_xquad.json"
-DOC = ROOT / "docs" / "benchmarks.md"
-BEGIN, END = "<!-- qa:begin -->", "<!-- qa:end -->"
+import common
+from common import WORK, emit, machine, require_shared, run_job, save_results, update_doc_section
 
 TRAIN_ARTICLES, EVAL_ARTICLES = 28, 8
 RECIPE = {"max_length": 384, "doc_stride": 128, "epochs": 3, "learning_rate": 5e-5, "batch_size": 16,
@@ -52,21 +43,21 @@ QUICK = {"train_articles": 2, "eval_articles": 1, "train_questions": 32, "eval_q
 # -- data -----------------------------------------------------------------------------------
 def split_files(quick: bool) -> dict[str, str]:
     """The fixed article split as two SQuAD JSON files in the work folder."""
-    if not XQUAD.is_file():
-        raise SystemExit(f"{XQUAD} is missing; this benchmark needs ../shared/datasets")
-    document = json.loads(XQUAD.read_text())
+    source = require_shared("xquad", "xquad.en.articles00-35.json")
+    document = json.loads(source.read_text())
     articles = document["data"]
     if len(articles) != TRAIN_ARTICLES + EVAL_ARTICLES:
-        raise SystemExit(f"{XQUAD}: expected {TRAIN_ARTICLES + EVAL_ARTICLES} articles, found {len(articles)}")
+        raise SystemExit(f"{source}: expected {TRAIN_ARTICLES + EVAL_ARTICLES} articles, found {len(articles)}")
     splits = {"train": articles[:TRAIN_ARTICLES], "validation": articles[TRAIN_ARTICLES:]}
     if quick:
         splits = {"train": _first_questions(splits["train"][:QUICK["train_articles"]], QUICK["train_questions"]),
                   "validation": _first_questions(splits["validation"][-QUICK["eval_articles"]:],
                                                  QUICK["eval_questions"])}
-    WORK.mkdir(parents=True, exist_ok=True)
+    folder = WORK / "qa_xquad"
+    folder.mkdir(parents=True, exist_ok=True)
     paths = {}
     for name, data in splits.items():
-        path = WORK / f"{name}.json"
+        path = folder / f"{name}.json"
         path.write_text(json.dumps({"version": document.get("version", "1.1"), "data": data}))
         paths[name] = str(path)
     return paths
@@ -151,7 +142,8 @@ def trainer_run(files: dict[str, str], limits: dict[str, Any]) -> dict[str, Any]
     eval_windows = evaluation.map(eval_features, batched=True, with_indices=True,
                                   remove_columns=evaluation.column_names)
     args = TrainingArguments(
-        output_dir=str(WORK / "trainer"), num_train_epochs=RECIPE["epochs"], learning_rate=RECIPE["learning_rate"],
+        output_dir=str(WORK / "qa_xquad" / "trainer"), num_train_epochs=RECIPE["epochs"],
+        learning_rate=RECIPE["learning_rate"],
         per_device_train_batch_size=RECIPE["batch_size"], per_device_eval_batch_size=64, seed=RECIPE["seed"],
         max_steps=limits.get("max_steps", -1), save_strategy="no", eval_strategy="no", logging_steps=50,
         report_to="none", disable_tqdm=True, use_cpu=True)
@@ -177,8 +169,8 @@ def tlzoo_run(files: dict[str, str], name: str, options: dict[str, Any]) -> dict
     import tlzoo
 
     result = tlzoo.train("extractive-qa", backbone="minilm-l6", train=files["train"],
-                         validation=files["validation"], output=str(WORK / name), quiet=True, overwrite=True,
-                         **options)
+                         validation=files["validation"], output=str(WORK / "qa_xquad" / name), quiet=True,
+                         overwrite=True, **options)
     train, validation = result.metrics["train"], result.metrics["validation"]
     return {"exact_match": validation["exact_match"], "f1": validation["f1"], "questions": validation["total"],
             "train_seconds": train["seconds"], "train_samples_per_second": train["samples_per_second"],
@@ -192,24 +184,17 @@ def recipe_options() -> dict[str, Any]:
     return {**options, "warmup_ratio": 0.0, "weight_decay": 0.0, "eval_every": "none"}
 
 
-def child(name: str, files: dict[str, str], options: dict[str, Any]) -> None:
-    """One run in this process; prints its result as JSON on the last line."""
-    limits = {k: v for k, v in options.items() if k == "max_steps"}
-    result = trainer_run(files, limits) if name == "trainer" else tlzoo_run(files, name, options)
-    result["peak_rss_gb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 2)
-    print(json.dumps(result))
+def job(args: dict[str, Any]) -> dict[str, Any]:
+    """One run (in its own process): ``args`` holds ``name``, ``files`` and ``options``."""
+    name, files, options = args["name"], args["files"], args["options"]
+    if name == "trainer":
+        return trainer_run(files, options)
+    return tlzoo_run(files, name, options)
 
 
-def run_child(name: str, files: dict[str, str], options: dict[str, Any]) -> dict[str, Any]:
-    print(f"running {name} ...", flush=True)
-    start = time.perf_counter()
-    argv = [sys.executable, __file__, "--child", name, "--files", json.dumps(files), "--options", json.dumps(options)]
-    done = subprocess.run(argv, capture_output=True, text=True, cwd=ROOT)
-    if done.returncode != 0:
-        raise SystemExit(f"{name} failed:\n{done.stderr[-3000:]}")
-    result = json.loads(done.stdout.strip().splitlines()[-1])
-    result["wall_seconds"] = round(time.perf_counter() - start, 1)
-    print(f"  EM {result['exact_match']:.2f}  F1 {result['f1']:.2f}  train {result['train_seconds']:.0f} s",
+def run(name: str, files: dict[str, str], options: dict[str, Any]) -> dict[str, Any]:
+    result = run_job(__file__, "run", {"name": name, "files": files, "options": options})
+    print(f"{name}: EM {result['exact_match']:.2f}  F1 {result['f1']:.2f}  train {result['train_seconds']:.0f} s",
           flush=True)
     return result
 
@@ -218,81 +203,76 @@ def run_child(name: str, files: dict[str, str], options: dict[str, Any]) -> dict
 def measure(quick: bool) -> dict[str, Any]:
     files = split_files(quick)
     limits = {"max_steps": QUICK["max_steps"]} if quick else {}
-    runs: dict[str, dict[str, Any]] = {"trainer": run_child("trainer", files, limits)}
-    runs["tlzoo-recipe"] = run_child("tlzoo-recipe", files, {**recipe_options(), **limits})
+    runs: dict[str, dict[str, Any]] = {"trainer": run("trainer", files, limits)}
+    runs["tlzoo-recipe"] = run("tlzoo-recipe", files, {**recipe_options(), **limits})
     budget = {"max_minutes": runs["trainer"]["train_seconds"] / 60, **limits}
-    runs["tlzoo-defaults"] = run_child("tlzoo-defaults", files, budget)
-    runs["tlzoo-freeze"] = run_child("tlzoo-freeze", files, {**budget, "strategy": "freeze"})
+    runs["tlzoo-defaults"] = run("tlzoo-defaults", files, budget)
+    runs["tlzoo-freeze"] = run("tlzoo-freeze", files, {**budget, "strategy": "freeze"})
     reference, same, defaults = runs["trainer"], runs["tlzoo-recipe"], runs["tlzoo-defaults"]
+    recipe_gap = max(abs(same["exact_match"] - reference["exact_match"]), abs(same["f1"] - reference["f1"]))
+    beats = defaults["f1"] > reference["f1"]
     return {
-        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "quick": quick,
-        "python": platform.python_version(), "cpus": os.cpu_count(), "load_average": os.getloadavg()[0],
-        "data": {"file": str(XQUAD), "train_articles": TRAIN_ARTICLES, "eval_articles": EVAL_ARTICLES,
+        "machine": machine(), "load_average": os.getloadavg()[0], "quick": quick,
+        "data": {"train_articles": TRAIN_ARTICLES, "eval_articles": EVAL_ARTICLES,
                  **({"quick": QUICK} if quick else {})},
         "recipe": RECIPE, "runs": runs,
-        "targets": {
-            "recipe within 1 point of the Trainer (EM and F1)": abs(same["exact_match"] - reference["exact_match"]) <= 1
-            and abs(same["f1"] - reference["f1"]) <= 1,
-            "defaults in the Trainer's training time: F1 above the Trainer's": defaults["f1"] > reference["f1"]},
+        "targets": {"same recipe: EM and F1 within 1 point of the Trainer": recipe_gap <= 1,
+                    "defaults in the Trainer's training time: F1 above the Trainer's": beats},
     }
 
 
-def table(result: dict[str, Any], command: str, results: Path) -> str:
+def render(result: dict[str, Any]) -> str:
     runs = result["runs"]
     labels = {"trainer": "HF Trainer, run_qa recipe (padded to 384)", "tlzoo-recipe": "tlzoo, same recipe",
-              "tlzoo-defaults": "tlzoo defaults, Trainer's training time",
+              "tlzoo-defaults": "tlzoo defaults, in the Trainer's training time",
               "tlzoo-freeze": "tlzoo defaults + `freeze`, same time"}
-    questions = runs["trainer"]["questions"]
-    lines = [f"XQuAD-en (SQuAD v1.1 dev articles) split by article: {result['data']['train_articles']} for training, "
-             f"{result['data']['eval_articles']} for evaluation ({questions} questions); all-MiniLM-L6-v2, fp32, "
-             f"{result['date'][:10]}, Python {result['python']}, {result['cpus']} CPUs, load average "
-             f"{result['load_average']:.1f} at the end." + (" **Quick mode: a few questions and steps, not a "
-                                                           "result.**" if result["quick"] else ""),
-             f"Rerun: `{command}`. Raw numbers: `{results.relative_to(ROOT)}`. Both sides use the same "
-             f"n-best span search (20, answers up to 30 tokens) and the official SQuAD EM/F1.",
-             "", "| run | EM | F1 | train s | train windows/s | peak RSS GB |", "| --- | --- | --- | --- | --- | --- |"]
+    rows = ["| run | EM | F1 | train s | train windows/s | peak RSS MB |", "| --- | --- | --- | --- | --- | --- |"]
     for name, label in labels.items():
         run = runs[name]
-        lines.append(f"| {label} | {run['exact_match']:.2f} | {run['f1']:.2f} | {run['train_seconds']:.0f} | "
-                     f"{run['train_samples_per_second']:.2f} | {run['peak_rss_gb']:.2f} |")
-    lines += ["", "| target | met |", "| --- | --- |"]
-    lines += [f"| {target} | {'yes' if met else '**no**'} |" for target, met in result["targets"].items()]
-    return "\n".join(lines)
+        rows.append(f"| {label} | {run['exact_match']:.2f} | {run['f1']:.2f} | {run['train_seconds']:.0f} | "
+                    f"{run['train_samples_per_second']:.2f} | {run['peak_rss_mb']:.0f} |")
+    config = runs["tlzoo-defaults"]["config"]
+    quick = " **Quick mode: a few questions and steps; not a result.**" if result["quick"] else ""
+    return "\n".join([
+        "## Extractive QA: XQuAD-en (minilm-l6)", "",
+        f"The 36 SQuAD v1.1 dev articles of XQuAD-en split by article: the first {result['data']['train_articles']} "
+        f"for training ({runs['trainer']['train_windows']} windows), the last {result['data']['eval_articles']} "
+        f"for evaluation ({runs['trainer']['questions']} questions). Recipe: max length {RECIPE['max_length']}, "
+        f"stride {RECIPE['doc_stride']}, {RECIPE['epochs']} epochs, lr {RECIPE['learning_rate']:g}, batch "
+        f"{RECIPE['batch_size']}, no warm-up, no weight decay, fp32, seed {RECIPE['seed']}. Every run is scored by "
+        f"the same code: n-best {RECIPE['n_best']} span search with answers of at most "
+        f"{RECIPE['max_answer_length']} tokens, official SQuAD EM/F1. Machine: {result['machine']['cpus']} CPUs, "
+        f"{result['machine']['date']}.{quick}", "",
+        *rows, "",
+        f"tlzoo defaults: lr {config['learning_rate']:g}, batch {config['batch_size']}, {config['epochs']:g} epochs "
+        f"scheduled, warm-up {config['warmup_ratio']:g}, max length {config['max_length']}, training time "
+        f"capped at {config['max_minutes']:.1f} minutes (`max_minutes`); it ran "
+        f"{runs['tlzoo-defaults']['epochs']:.2f} epochs.", "",
+        "| target | met |", "| --- | --- |",
+        *[f"| {target} | {'yes' if met else '**no**'} |" for target, met in result["targets"].items()], "",
+        "Reproduce: `.venv/bin/python benchmarks/qa_xquad.py` (raw results: `benchmarks/results/qa_xquad.json`).",
+    ])
 
 
-def update_doc(doc: Path, section: str) -> None:
-    """Replace the text between the qa markers, creating the file or the section if absent."""
-    block = f"{BEGIN}\n{section}\n{END}"
-    text = doc.read_text() if doc.is_file() else "# Benchmarks\n"
-    if BEGIN in text and END in text:
-        before, rest = text.split(BEGIN, 1)
-        text = before + block + rest.split(END, 1)[1]
+def main(quick: bool) -> int:
+    result = measure(quick)
+    if quick:
+        common.DOC = WORK / "benchmarks.quick.md"
+        (WORK / "qa_xquad.quick.json").write_text(json.dumps(result, indent=2) + "\n")
     else:
-        text = text.rstrip("\n") + "\n\n## Extractive QA (XQuAD-en)\n\n" + block + "\n"
-    doc.parent.mkdir(parents=True, exist_ok=True)
-    doc.write_text(text)
-
-
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="a few questions and steps, outputs under benchmarks/work")
-    parser.add_argument("--child", help=argparse.SUPPRESS)
-    parser.add_argument("--files", help=argparse.SUPPRESS)
-    parser.add_argument("--options", help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.child:
-        child(args.child, json.loads(args.files), json.loads(args.options))
-        return 0
-    result = measure(args.quick)
-    results, doc = (WORK / "qa_xquad.quick.json", WORK / "benchmarks.quick.md") if args.quick else (RESULTS, DOC)
-    results.parent.mkdir(parents=True, exist_ok=True)
-    results.write_text(json.dumps(result, indent=2) + "\n")
-    section = table(result, ".venv/bin/python benchmarks/qa_xquad.py" + (" --quick" if args.quick else ""), results)
-    update_doc(doc, section)
-    print(section)
-    print(f"wrote {results} and {doc}")
-    return 0 if args.quick or all(result["targets"].values()) else 1
+        save_results("qa_xquad", result)
+    update_doc_section("qa", render(result))
+    print(render(result))
+    return 0 if quick or all(result["targets"].values()) else 1
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--job", choices=["run"])
+    parser.add_argument("--args", default="{}")
+    parser.add_argument("--quick", action="store_true", help="a few questions and steps, written under benchmarks/work")
+    cli = parser.parse_args()
+    if cli.job:
+        emit(job(json.loads(cli.args)))
+    else:
+        sys.exit(main(cli.quick))
