@@ -60,6 +60,15 @@ def test_flat_records_in_a_json_file_and_v2_impossible_questions(tmp_path: Path)
     assert read_squad(write(tmp_path / "v2.json", impossible))["answers"] == [no_answer]
 
 
+def test_hub_rows_are_flat_records(monkeypatch: pytest.MonkeyPatch) -> None:
+    from datasets import Dataset
+
+    rows = Dataset.from_list([{"id": "h1", "title": "t", "question": "When?", "context": CONTEXT,
+                               "answers": {"text": ["1889"], "answer_start": [34]}}])
+    monkeypatch.setattr("tlzoo_qa.reader.load_hub_dataset", lambda path: rows)
+    assert read_squad("hub:squad@validation")[0]["answers"] == {"text": ["1889"], "answer_start": [34]}
+
+
 def test_malformed_json_names_the_file_and_line(tmp_path: Path) -> None:
     path = tmp_path / "broken.json"
     path.write_text('{"data": [\n  {"paragraphs": [}\n]}')

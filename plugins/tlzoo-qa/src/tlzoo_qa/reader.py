@@ -4,7 +4,8 @@ Layouts accepted:
 
 - SQuAD JSON (v1.1 and v2.0): ``{"data": [{"title", "paragraphs": [{"context", "qas": [...]}]}]}``;
 - flat records, one JSON object per line in ``.jsonl``, or a list of them (top level or under
-  ``"data"``) in ``.json``: ``{"id", "question", "context", "answers"}``.
+  ``"data"``) in ``.json``: ``{"id", "question", "context", "answers"}``;
+- the same records from the hub, ``hub:squad@train`` (when the hub is reachable).
 
 ``answers`` is ``{"text": [...], "answer_start": [...]}`` (the HF datasets layout) or a list of
 ``{"text", "answer_start"}`` objects (the SQuAD layout); missing, empty or ``is_impossible`` means
@@ -26,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from tlzoo.api import TlzooError
+from tlzoo.hub import is_hub_dataset, load_hub_dataset
 
 COLUMNS = ("id", "question", "context", "answers")
 SHOWN_MISMATCHES = 3
@@ -127,7 +129,10 @@ def _occurrences(context: str, text: str) -> Iterator[int]:
 
 def _records(path: str) -> Iterator[_Record]:
     suffix = Path(path).suffix.lower()
-    if suffix == ".jsonl":
+    if is_hub_dataset(path):
+        for i, row in enumerate(load_hub_dataset(path)):
+            yield _flat_record(row, f"{path}, row {i}", str(i))
+    elif suffix == ".jsonl":
         yield from _jsonl_records(path)
     elif suffix == ".json":
         yield from _json_records(path)
