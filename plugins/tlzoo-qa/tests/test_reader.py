@@ -126,7 +126,7 @@ def test_correct_files_raise_no_warning() -> None:
 def test_unanswerable_questions_need_allow_no_answer(tmp_path: Path) -> None:
     path = write(tmp_path / "v2.json", squad_document([]))
     task = ExtractiveQATask()
-    message = r"v2\.json: 1 question\(s\) have no answer .* id 'q1'; pass --allow-no-answer"
+    message = r"v2\.json: 1 question\(s\) have no answer .* id 'q1'; pass --allow-no-answer true"
     with pytest.raises(TlzooError, match=message):
         task.load_split(path, "train")
     with pytest.raises(TlzooError, match=message):

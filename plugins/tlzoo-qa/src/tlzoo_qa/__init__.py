@@ -27,7 +27,7 @@ EXAMPLE_INPUTS = [
 def tlzoo_register(registry: Any) -> None:
     registry.add(Spec(
         "extractive-qa", "task", "tlzoo_qa.task:ExtractiveQATask",
-        "the answer to a question as a span of its context (SQuAD v1.1; v2.0 with --allow-no-answer); "
+        "the answer to a question as a span of its context (SQuAD v1.1; v2.0 with --allow-no-answer true); "
         "long contexts in overlapping windows",
         {"default_backbone": "minilm-l6", "metrics": ["squad"], "dataset": "squad",
          "sample": "tlzoo_qa.sample:paths", "example_inputs": EXAMPLE_INPUTS,

@@ -57,7 +57,7 @@ class ExtractiveQATask(BaseTask):
         unanswerable = [i for i, answers in enumerate(dataset["answers"]) if not answers["text"]]
         if unanswerable:
             raise TlzooError(f"{path}: {len(unanswerable)} question(s) have no answer (SQuAD v2.0 style), "
-                             f"e.g. id {dataset[unanswerable[0]]['id']!r}; pass --allow-no-answer to learn "
+                             f"e.g. id {dataset[unanswerable[0]]['id']!r}; pass --allow-no-answer true to learn "
                              f"and predict 'no answer'")
 
     # -- model --------------------------------------------------------------------------
