@@ -7,7 +7,6 @@ this interpreter, so plugins land next to the tlzoo that will load them.
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 from pathlib import Path
 
@@ -18,6 +17,8 @@ from tlzoo.api import TlzooError
 
 def _loaded_plugins() -> dict[str, dict[str, str]]:
     """Distribution -> {version, error, components} as a fresh process sees it after pip ran."""
+    import subprocess  # here, not at the top: every ``tlzoo list`` imports this module
+
     command = [sys.executable, "-m", "tlzoo", "plugins", "--json"]
     result = subprocess.run(command, capture_output=True, text=True)
     if result.returncode != 0:
