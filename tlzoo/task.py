@@ -14,7 +14,7 @@
 7. ``forward(model, batch)``: one output per feature (e.g. logits) for post-processing.
 8. ``postprocess(outputs, features, examples, state)``: one prediction per example.
 9. ``references(examples, state)`` and ``compute_metrics(predictions, references, state)``.
-10. After training, ``calibrate(outputs, examples, state)`` may tune the state on validation
+10. After training, ``calibrate(outputs, features, examples, state)`` may tune the state on validation
     outputs (e.g. thresholds), and ``write_artifacts`` may add files (plots) to the output.
 
 A ``preprocess`` that truncates may add a boolean ``truncated`` column; the engine logs the count.
@@ -110,7 +110,8 @@ class BaseTask:
     def format_prediction(self, prediction: Any, state: Mapping[str, Any]) -> dict[str, Any]:
         return prediction if isinstance(prediction, dict) else {"prediction": prediction}
 
-    def calibrate(self, outputs: Sequence[Any], examples: Any, state: Mapping[str, Any]) -> dict[str, Any]:
+    def calibrate(self, outputs: Sequence[Any], features: Any, examples: Any,
+                  state: Mapping[str, Any]) -> dict[str, Any]:
         """Tune decision settings (e.g. thresholds) on validation outputs after training."""
         return dict(state)
 

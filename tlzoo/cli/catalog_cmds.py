@@ -31,11 +31,22 @@ def list_command(kind: str | None, available: bool, as_json: bool) -> None:
         from tlzoo.catalog import registry
 
         rows = [_spec_row(s) for s in registry().specs(_PLURAL[kind] if kind else None)]  # type: ignore[arg-type]
+        _warn_broken_plugins()
         columns = ["kind", "name", "plugin", "description"]
     if as_json:
         click.echo(json.dumps(rows, indent=2))
     else:
         print_table(rows, columns)
+
+
+def _warn_broken_plugins() -> None:
+    """One stderr line per plugin that failed to load, so a missing task is never a mystery."""
+    from tlzoo.plugins import host
+
+    for plugin in host().plugins:
+        if plugin.error:
+            click.echo(f"warning: plugin {plugin.distribution or plugin.name} skipped: {plugin.error} "
+                       f"(see 'tlzoo plugins')", err=True)
 
 
 @click.command("info")

@@ -53,14 +53,19 @@ def _engine_options(command: Any) -> Any:
 
 
 def _extra_options(args: list[str], what: str) -> dict[str, str]:
-    """Turn ``--some-name value`` pairs left over by click into ``{"some_name": "value"}``."""
+    """Turn ``--some-name value`` pairs left over by click into ``{"some_name": "value"}``.
+
+    A bare ``--some-flag`` (followed by another option or nothing) means ``"true"``.
+    """
     values: dict[str, str] = {}
     items = list(args)
     while items:
         key = items.pop(0)
-        if not key.startswith("--") or not items or items[0].startswith("--"):
+        if not key.startswith("--") or len(key) == 2:
             raise TlzooError(f"unexpected argument {key!r}; {what} take the form --name value")
-        values[key[2:].replace("-", "_")] = items.pop(0)
+        name, equals, inline = key[2:].partition("=")
+        value = inline if equals else ("true" if not items or items[0].startswith("--") else items.pop(0))
+        values[name.replace("-", "_")] = value
     return values
 
 

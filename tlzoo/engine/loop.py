@@ -261,7 +261,7 @@ def evaluate_model(task: Any, model: Any, evaluation: EvalSet, collator: Any, co
     outputs = run_forward(task, model, evaluation.features, collator, config.eval_batch_size,
                           config.generation(), accelerator)
     if calibrate:
-        state.update(task.calibrate(outputs, evaluation.examples, state))
+        state.update(task.calibrate(outputs, evaluation.features, evaluation.examples, state))
     predictions = task.postprocess(outputs, evaluation.features, evaluation.examples, state)
     references = task.references(evaluation.examples, state)
     metrics = task.compute_metrics(predictions, references, state)

@@ -17,7 +17,7 @@ def tlzoo_register(registry) -> None:
         "single-label classification of a text or a text pair (sentiment, topic, NLI, paraphrase)",
         {"metrics": ["classification"], "primary": "accuracy", "default_backbone": "minilm-l6",
          "model_class": "AutoModelForSequenceClassification", "sample": "tlzoo_classification.sample:paths",
-         "example_inputs": _EXAMPLES,
+         "example_inputs": _EXAMPLES, "test_options": {"max_steps": 120},
          "options": "text_column, text_pair_column, label_column"}))
     registry.add(Spec(
         "multilabel-classification", "task", f"{_TASKS}:MultiLabelTask",

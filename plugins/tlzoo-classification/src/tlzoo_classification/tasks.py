@@ -210,7 +210,8 @@ class MultiLabelTask(_SequenceTask):
         chosen = set(self._label_set(value))
         return [1.0 if label in chosen else 0.0 for label in state["labels"]]
 
-    def calibrate(self, outputs: Sequence[Any], examples: Any, state: Mapping[str, Any]) -> dict[str, Any]:
+    def calibrate(self, outputs: Sequence[Any], features: Any, examples: Any,
+                  state: Mapping[str, Any]) -> dict[str, Any]:
         """Per label, the threshold in 0.05..0.95 that maximises that label's F1 on validation."""
         probs = _sigmoid(np.asarray(outputs, dtype=np.float64))
         gold = np.asarray([self.encode_label(v, state) for v in examples["label"]], dtype=bool)

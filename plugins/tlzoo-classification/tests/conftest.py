@@ -1,0 +1,10 @@
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture(scope="session")
+def sample() -> dict[str, str]:
+    from tlzoo_classification.sample import paths
+
+    return paths()
