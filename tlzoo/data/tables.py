@@ -28,7 +28,8 @@ def file_format(path: str) -> str:
     return fmt
 
 
-def _check_jsonl(path: str) -> None:
+def _check_jsonl(path: str) -> int:
+    records = 0
     with open(path, encoding="utf-8-sig") as handle:
         for number, line in enumerate(handle, 1):
             if not line.strip():
@@ -40,9 +41,12 @@ def _check_jsonl(path: str) -> None:
                                  f"per line") from exc
             if not isinstance(value, dict):
                 raise TlzooError(f"{path}, line {number}: expected a JSON object, got {type(value).__name__}")
+            records += 1
+    return records
 
 
-def _check_table(path: str, delimiter: str, quoting: int) -> None:
+def _check_table(path: str, delimiter: str, quoting: int) -> int:
+    records = 0
     with open(path, encoding="utf-8-sig", newline="") as handle:
         rows = csv.reader(handle, delimiter=delimiter, quoting=quoting)
         header = next(rows, None)
@@ -52,6 +56,8 @@ def _check_table(path: str, delimiter: str, quoting: int) -> None:
             if row and len(row) != len(header):
                 raise TlzooError(f"{path}, line {rows.line_num}: {len(row)} fields, expected {len(header)} "
                                  f"({delimiter!r}-separated, like the header)")
+            records += bool(row)
+    return records
 
 
 def read_table(path: str, fmt: str | None = None) -> Any:
@@ -61,14 +67,19 @@ def read_table(path: str, fmt: str | None = None) -> Any:
     if is_hub_dataset(path):
         return load_hub_dataset(path)
     fmt = fmt or file_format(path)
+    if Path(path).stat().st_size == 0:
+        raise TlzooError(f"{path} is empty; expected a {fmt} file with a header or records")
+    records = None
     try:
         if fmt == "jsonl":
-            _check_jsonl(path)
+            records = _check_jsonl(path)
         elif fmt in ("csv", "tsv"):
             delimiter, quoting = ("\t", csv.QUOTE_NONE) if fmt == "tsv" else (",", csv.QUOTE_MINIMAL)
-            _check_table(path, delimiter, quoting)
+            records = _check_table(path, delimiter, quoting)
     except UnicodeDecodeError as exc:
         raise TlzooError(f"{path}: not UTF-8 text (byte {exc.start}); expected a UTF-8 {fmt} file") from exc
+    if records == 0:
+        raise TlzooError(f"{path} holds no examples; expected at least one record")
     try:
         if fmt in ("csv", "tsv"):
             kwargs: dict[str, Any] = {"sep": "\t", "quoting": csv.QUOTE_NONE} if fmt == "tsv" else {}
@@ -78,7 +89,8 @@ def read_table(path: str, fmt: str | None = None) -> Any:
             dataset = load_dataset("json", data_files=path, split="train")
     except Exception as exc:  # datasets wraps parser errors in several types
         cause = exc.__cause__ or exc
-        raise TlzooError(f"{path}: could not be read as {fmt} ({str(cause).splitlines()[0][:200]})") from exc
+        reason = (str(cause).strip().splitlines() or [type(cause).__name__])[0][:200]
+        raise TlzooError(f"{path}: could not be read as {fmt} ({reason})") from exc
     return dataset
 
 
