@@ -252,14 +252,14 @@ class FitLoop:
 
 def evaluate_model(task: Any, model: Any, evaluation: EvalSet, collator: Any, config: TrainConfig,
                    state: dict, accelerator: Any = None, calibrate: bool = False,
-                   artifacts: Path | None = None) -> dict[str, Any]:
+                   artifacts: Path | None = None, device: Any = None) -> dict[str, Any]:
     """Forward, post-process and score an evaluation set; the same path for training and `evaluate`.
 
     With ``calibrate`` the task first tunes ``state`` (updated in place) on these outputs; with
     ``artifacts`` it may write extra files (plots) into that folder.
     """
     outputs = run_forward(task, model, evaluation.features, collator, config.eval_batch_size,
-                          config.generation(), accelerator)
+                          config.generation(), accelerator, device)
     if calibrate:
         state.update(task.calibrate(outputs, evaluation.features, evaluation.examples, state))
     predictions = task.postprocess(outputs, evaluation.features, evaluation.examples, state)

@@ -19,6 +19,10 @@ class Predictor:
         self.state = manifest["state"]
         self.config = TrainConfig(**manifest["config"])
         self.collator = task.collator(tokenizer, model)
+        import torch
+
+        self.device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        self.model.to(self.device)
 
     @classmethod
     def load(cls, path: str) -> Predictor:
@@ -58,7 +62,7 @@ class Predictor:
         examples = self.task.inputs_to_examples(list(inputs))
         features = tokenize(self.task, examples, self.tokenizer, self.state, self.max_length, False, "tokenising")
         outputs = run_forward(self.task, self.model, features, self.collator,
-                              batch_size or self.config.eval_batch_size, self.config.generation())
+                              batch_size or self.config.eval_batch_size, self.config.generation(), device=self.device)
         predictions = self.task.postprocess(outputs, features, examples, self.state)
         return [self.task.format_prediction(p, self.state) for p in predictions]
 
@@ -73,4 +77,4 @@ class Predictor:
         if batch_size:
             self.config.eval_batch_size = batch_size
         return evaluate_model(self.task, self.model, EvalSet(examples, features, path), self.collator,
-                              self.config, self.state)
+                              self.config, self.state, device=self.device)
