@@ -75,7 +75,8 @@ def update_doc_section(section: str, markdown: str) -> None:
 def machine() -> dict[str, Any]:
     import platform
 
-    return {"cpus": os.cpu_count(), "python": platform.python_version(), "date": time.strftime("%Y-%m-%d")}
+    return {"cpus": os.cpu_count(), "python": platform.python_version(), "date": time.strftime("%Y-%m-%d"),
+            "load_average_at_start": round(os.getloadavg()[0], 2)}
 
 
 def matmul_peak(dtype_name: str, size: int = 2048, repeats: int = 10) -> float:
