@@ -44,7 +44,6 @@ class TrainConfig:
     group_by_length: bool = True
     max_train_samples: int = 0
     max_eval_samples: int = 0
-    streaming: bool = False
 
     strategy: Strategy = "full"
     llrd: float = 1.0
@@ -69,7 +68,6 @@ class TrainConfig:
     quiet: bool = False
     overwrite: bool = False
     resume: bool = False
-    num_workers: int = 0
 
     def generation(self) -> dict[str, Any]:
         """Generation settings as ``model.generate`` keyword arguments."""
@@ -141,5 +139,3 @@ def _validate(config: TrainConfig) -> None:
         raise TlzooError(f"llrd must be in (0, 1], not {config.llrd}")
     if config.eval_every not in ("epoch", "none") and not str(config.eval_every).isdigit():
         raise TlzooError(f"eval_every must be 'epoch', 'none' or a number of steps, not {config.eval_every!r}")
-    if config.streaming and not config.max_steps:
-        raise TlzooError("--streaming needs --max-steps (a stream has no known length)")
