@@ -19,18 +19,11 @@ from typing import Any
 import click
 
 from tlzoo.api import TlzooError
-from tlzoo.engine.config import TrainConfig
+from tlzoo.engine.config import HELP, TrainConfig
 from tlzoo.engine.output import RUN_CONFIG
 
 _POSITIONAL = {"task", "task_options"}
 _CHOICES = {"precision": ["fp32", "bf16", "fp16"], "strategy": ["full", "freeze", "lora", "gradual"]}
-
-
-def _help(field: dataclasses.Field) -> str:
-    doc = {"train": "Training data file.", "validation": "Validation data file (evaluated while training).",
-           "test": "Test data file (evaluated once at the end).", "output": "Output folder.",
-           "backbone": "Backbone name (see 'tlzoo list backbones'), local model folder or hub id."}
-    return doc.get(field.name, "")
 
 
 def _engine_options(command: Any) -> Any:
@@ -43,12 +36,12 @@ def _engine_options(command: Any) -> Any:
         default = None  # unset options fall through to task defaults and the YAML file
         if hint is bool:
             decl = f"{flag}/--no-{flag[2:]}" if field.default else flag
-            command = click.option(decl, field.name, is_flag=True, default=None, help=_help(field))(command)
+            command = click.option(decl, field.name, is_flag=True, default=None, help=HELP.get(field.name, ""))(command)
             continue
         kind: Any = {int: int, float: float}.get(hint, str)
         if field.name in _CHOICES:
             kind = click.Choice(_CHOICES[field.name])
-        command = click.option(flag, field.name, type=kind, default=default, help=_help(field))(command)
+        command = click.option(flag, field.name, type=kind, default=default, help=HELP.get(field.name, ""))(command)
     return command
 
 

@@ -27,11 +27,8 @@ class TrainConfig:
 
     epochs: float = 3.0
     max_steps: int = 0
-    """Stop after this many optimizer steps (0: run ``epochs``)."""
     max_minutes: float = 0.0
-    """Stop training after this much wall-clock time (0: no limit), then evaluate and save."""
     batch_size: int = 32
-    """Global batch size per optimizer step, split across processes; times ``grad_accum``."""
     eval_batch_size: int = 64
     grad_accum: int = 1
     learning_rate: float = 5e-5
@@ -47,15 +44,12 @@ class TrainConfig:
 
     strategy: Strategy = "full"
     llrd: float = 1.0
-    """Layer-wise learning-rate decay: layer k from the top gets ``lr * llrd**k`` (1.0: off)."""
     lora_r: int = 8
     lora_alpha: int = 16
     lora_dropout: float = 0.1
 
     eval_every: str = "epoch"
-    """'epoch', 'none' or a number of optimizer steps."""
     save_every: int = 0
-    """Also checkpoint every N optimizer steps (0: only at evaluations and the end)."""
     keep_checkpoints: int = 2
     early_stopping_patience: int = 0
     logging_steps: int = 10
@@ -84,6 +78,48 @@ class TrainConfig:
 
 
 FIELDS = {f.name: f for f in dataclasses.fields(TrainConfig)}
+
+HELP = {
+    "backbone": "Backbone name (see 'tlzoo list backbones'), local model folder or hub id.",
+    "train": "Training data file (or hub:NAME[:CONFIG]@SPLIT).",
+    "validation": "Validation data, evaluated while training.",
+    "test": "Test data, evaluated once at the end.",
+    "output": "Output folder.",
+    "epochs": "Training epochs (fractions allowed).",
+    "max_steps": "Stop after this many optimizer steps (0: run the epochs).",
+    "max_minutes": "Stop training after this much wall-clock time, then evaluate and save (0: no limit); "
+                   "the learning rate then decays over the time budget.",
+    "batch_size": "Global batch size per optimizer step, split across processes.",
+    "eval_batch_size": "Batch size for evaluation and prediction.",
+    "grad_accum": "Accumulate gradients over this many batches per optimizer step.",
+    "learning_rate": "Peak learning rate of AdamW.",
+    "weight_decay": "AdamW weight decay (not on biases and norms).",
+    "warmup_ratio": "Fraction of training spent warming the learning rate up linearly.",
+    "max_grad_norm": "Clip gradients to this norm (0: no clipping).",
+    "precision": "fp32, or bf16/fp16 autocast (bf16 works on CPU).",
+    "seed": "Random seed; a CPU run is repeatable bit for bit.",
+    "max_length": "Maximum tokens per input (tasks truncate or window beyond it).",
+    "group_by_length": "Batch examples of similar length together (less padding).",
+    "max_train_samples": "Use only the first N training examples (0: all).",
+    "max_eval_samples": "Use only the first N evaluation examples (0: all).",
+    "strategy": "full, freeze (head only), lora (adapters + head) or gradual (unfreeze a layer per epoch).",
+    "llrd": "Layer-wise learning-rate decay: layer k from the top learns at lr * llrd**k (1: off).",
+    "lora_r": "LoRA rank.",
+    "lora_alpha": "LoRA scaling alpha.",
+    "lora_dropout": "LoRA dropout.",
+    "eval_every": "Evaluate on validation data every 'epoch', every N steps, or 'none'.",
+    "save_every": "Also checkpoint every N optimizer steps (0: only at evaluations).",
+    "keep_checkpoints": "How many recent checkpoints to keep (the best one is always kept).",
+    "early_stopping_patience": "Stop after N evaluations without improvement (0: never).",
+    "logging_steps": "Log every N optimizer steps to log.jsonl.",
+    "generation_max_new_tokens": "Generation: maximum new tokens.",
+    "generation_num_beams": "Generation: beam size (1: greedy).",
+    "generation_length_penalty": "Generation: beam-search length penalty.",
+    "generation_no_repeat_ngram_size": "Generation: forbid repeating n-grams of this size (0: off).",
+    "quiet": "No progress bars or per-evaluation lines.",
+    "overwrite": "Replace an output folder that holds another run.",
+}
+"""One line of help per option, shown by ``tlzoo train --help``."""
 
 
 def read_yaml(path: str) -> dict[str, Any]:
