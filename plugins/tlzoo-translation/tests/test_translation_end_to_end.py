@@ -71,3 +71,23 @@ def test_cli_train_then_predict(tmp_path: Path) -> None:
     predicted = runner.invoke(cli, ["predict", str(output), "--text", "a dog walks"])
     assert predicted.exit_code == 0, predicted.output
     assert set(json.loads(predicted.output.strip().splitlines()[-1])) == {"translation"}
+
+
+def test_local_t5_folder_gets_its_prefix(tmp_path: Path) -> None:
+    """Route 1: any encoder-decoder folder; a T5 gets "translate English to German: " by default."""
+    from transformers import T5Config, T5ForConditionalGeneration
+
+    from tlzoo.backbones.loading import tiny_tokenizer, tiny_vocabulary
+
+    folder = tmp_path / "t5"
+    config = T5Config(vocab_size=len(tiny_vocabulary()), d_model=16, d_kv=8, d_ff=32, num_layers=1, num_heads=2,
+                      pad_token_id=0, eos_token_id=3, decoder_start_token_id=0)
+    T5ForConditionalGeneration(config).save_pretrained(folder)
+    tiny_tokenizer().save_pretrained(folder)
+    sample = paths()
+    result = tlzoo.train("translation", backbone=str(folder), train=sample["train"], output=str(tmp_path / "run"),
+                         **FAST)
+    model = tlzoo.load(result.output_dir)
+    assert model.manifest["backbone"]["kind"] == "encoder-decoder"
+    assert model.manifest["state"]["source_prefix"] == "translate English to German: "
+    assert isinstance(model.predict(["A dog."])[0]["translation"], str)
