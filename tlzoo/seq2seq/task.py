@@ -214,6 +214,26 @@ class Seq2SeqTask(BaseTask):
             return DataCollatorForSeq2Seq(tokenizer, label_pad_token_id=-100)
         return DecoderOnlyCollator(pad_token_id(tokenizer))
 
+    def loss(self, model: Any, batch: Mapping[str, Any]) -> Any:
+        """The model's own loss; for a decoder LM the same value computed from fewer logits.
+
+        Its LM head runs only from the position that predicts the batch's first target token, not over
+        the prompts (an abstract of 400 tokens would otherwise cost 400 x vocabulary logits per row for a
+        30-token summary: most of the memory and a good part of the time).
+        """
+        if getattr(model, "module", model).config.is_encoder_decoder:  # `module`: under DDP
+            return model(**batch).loss
+        import torch
+
+        labels = batch["labels"]
+        width = labels.shape[1]
+        first = int(labels.ne(-100).any(dim=0).nonzero()[0])
+        keep = min(width - first + 1, width)
+        inputs = {key: value for key, value in batch.items() if key != "labels"}
+        logits = model(**inputs, logits_to_keep=keep).logits[:, :-1].float()
+        targets = labels[:, width - keep + 1:]
+        return torch.nn.functional.cross_entropy(logits.flatten(0, 1), targets.flatten(), ignore_index=-100)
+
     def forward(self, model: Any, batch: Mapping[str, Any], generation: Mapping[str, Any]) -> list[str]:
         """Greedy or beam search (``generation``: the engine's settings), decoded to text."""
         inputs = {"input_ids": batch["input_ids"], "attention_mask": batch["attention_mask"]}

@@ -79,6 +79,10 @@ def test_decoder_loss_covers_the_target_only() -> None:
     assert generation["input_ids"][1, 0].item() == tokenizer.pad_token_id  # prompts pad on the left
     assert generation["attention_mask"][1, 0].item() == 0 and "labels" not in generation
 
+    # The loss from the target positions' logits only is the model's own loss over all positions.
+    model.eval()  # no dropout: both losses see the same activations
+    assert task.loss(model, batch).item() == pytest.approx(model(**batch).loss.item(), rel=1e-5)
+
 
 def test_source_is_cut_to_fit_the_prompt() -> None:
     task, tokenizer, state, _ = prepared(resolve_backbone("tiny-gpt"))
