@@ -16,6 +16,8 @@ from typing import Any
 
 import torch
 
+from tlzoo.api import TlzooError
+
 _LAYER = re.compile(r"\.(?:layer|layers|block|h)\.(\d+)\.")
 
 
@@ -25,8 +27,14 @@ def backbone_module(model: Any) -> torch.nn.Module:
 
 
 def head_module_names(model: Any) -> list[str]:
-    """Top-level children with weights that are not the backbone: the task head(s)."""
+    """Top-level children with weights that are not the backbone: the task head(s).
+
+    None when the model is its own base (e.g. ``EncoderDecoderModel``, whose output layer lives
+    inside the decoder): then everything is backbone.
+    """
     body = backbone_module(model)
+    if body is model:
+        return []
     return [name for name, child in model.named_children()
             if child is not body and any(True for _ in child.parameters())]
 
@@ -61,6 +69,10 @@ def prepare_model(model: Any, strategy: str, lora: tuple[int, int, float]) -> An
     if strategy in ("freeze", "gradual"):
         for parameter in backbone_module(model).parameters():
             parameter.requires_grad = False
+        if not any(p.requires_grad for p in model.parameters()):
+            raise TlzooError(f"--strategy {strategy} leaves nothing to train: this model has no head apart from "
+                             f"its backbone (generation models tie their output layer to the embeddings); "
+                             f"use --strategy lora or full")
     return model
 
 
