@@ -6,12 +6,14 @@ process (so peak RSS is per job), and reports ratios: absolute times on shared m
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import re
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -59,17 +61,46 @@ def save_results(name: str, payload: dict[str, Any]) -> Path:
     return path
 
 
-def update_doc_section(section: str, markdown: str) -> None:
-    """Replace the text between ``<!-- section:begin -->`` and ``<!-- section:end -->`` in docs/benchmarks.md."""
+def update_doc_section(section: str, markdown: str, doc: Path = DOC) -> None:
+    """Replace the text between ``<!-- section:begin -->`` and ``<!-- section:end -->`` in ``doc``."""
     begin, end = f"<!-- {section}:begin -->", f"<!-- {section}:end -->"
-    text = DOC.read_text() if DOC.exists() else "# Benchmarks\n"
+    text = doc.read_text() if doc.exists() else "# Benchmarks\n"
     block = f"{begin}\n{markdown.strip()}\n{end}"
     if begin in text and end in text:
         text = re.sub(re.escape(begin) + r".*?" + re.escape(end), lambda _: block, text, flags=re.S)
     else:
         text = text.rstrip() + "\n\n" + block + "\n"
-    DOC.parent.mkdir(parents=True, exist_ok=True)
-    DOC.write_text(text)
+    doc.parent.mkdir(parents=True, exist_ok=True)
+    doc.write_text(text)
+
+
+def publish(name: str, section: str, results: dict[str, Any], markdown: str, quick: bool) -> None:
+    """Raw JSON to benchmarks/results and the doc section; a quick (smoke) run writes both under WORK."""
+    if quick:
+        WORK.mkdir(parents=True, exist_ok=True)
+        (WORK / f"{name}.quick.json").write_text(json.dumps(results, indent=2) + "\n")
+        update_doc_section(section, markdown, WORK / "benchmarks.quick.md")
+    else:
+        save_results(name, results)
+        update_doc_section(section, markdown)
+    print(markdown)
+
+
+def entry(doc: str, jobs: dict[str, Callable[[dict], dict]], main: Callable[[argparse.Namespace], Any],
+          configure: Callable[[argparse.ArgumentParser], None] | None = None) -> None:
+    """The command line every benchmark shares: ``--quick`` for a smoke run, ``--job`` for a child."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--job", choices=sorted(jobs), help=argparse.SUPPRESS)
+    parser.add_argument("--args", default="{}", help=argparse.SUPPRESS)
+    parser.add_argument("--quick", action="store_true",
+                        help="a few examples and steps to check the script; results go under benchmarks/work")
+    if configure:
+        configure(parser)
+    args = parser.parse_args()
+    if args.job:
+        emit(jobs[args.job](json.loads(args.args)))
+    else:
+        sys.exit(main(args) or 0)
 
 
 def machine() -> dict[str, Any]:

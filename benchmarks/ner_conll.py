@@ -21,13 +21,10 @@ under benchmarks/work/ instead.
 
 from __future__ import annotations
 
-import argparse
-import json
 from pathlib import Path
 from typing import Any
 
-import common
-from common import WORK, emit, machine, require_shared, run_job, save_results, update_doc_section
+from common import WORK, entry, machine, publish, require_shared, run_job
 
 RECIPE = {"train_sentences": 4000, "epochs": 1, "batch_size": 32, "learning_rate": 5e-5, "seed": 42,
           "precision": "fp32", "label": "first sub-token"}
@@ -164,13 +161,7 @@ def main(quick: bool) -> None:
     recipe_gap = abs(results["tlzoo_recipe"]["f1"] - results["trainer"]["f1"])
     results["targets"] = {"same recipe: test F1 within 1 point of the Trainer": recipe_gap <= 0.01,
                           "defaults, 10 minutes: test F1 >= 0.80": results["tlzoo_defaults"]["f1"] >= 0.80}
-    if quick:
-        common.DOC = WORK / "benchmarks.quick.md"
-        (WORK / "ner_conll.quick.json").write_text(json.dumps(results, indent=2) + "\n")
-    else:
-        save_results("ner_conll", results)
-    update_doc_section("ner", render(results))
-    print(render(results))
+    publish("ner_conll", "ner", results, render(results), quick)
 
 
 def render(r: dict[str, Any]) -> str:
@@ -203,12 +194,4 @@ def render(r: dict[str, Any]) -> str:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--job", choices=sorted(JOBS))
-    parser.add_argument("--args", default="{}")
-    parser.add_argument("--quick", action="store_true", help="a few sentences and steps, written under benchmarks/work")
-    cli = parser.parse_args()
-    if cli.job:
-        emit(JOBS[cli.job](json.loads(cli.args)))
-    else:
-        main(cli.quick)
+    entry(__doc__, JOBS, lambda args: main(args.quick))

@@ -23,15 +23,12 @@ section of ``docs/benchmarks.md``; ``--quick`` writes both under ``benchmarks/wo
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
-import sys
 import time
 from typing import Any
 
-import common
-from common import WORK, emit, machine, require_shared, run_job, save_results, update_doc_section
+from common import WORK, entry, machine, publish, require_shared, run_job
 
 TRAIN_ARTICLES, EVAL_ARTICLES = 28, 8
 RECIPE = {"max_length": 384, "doc_stride": 128, "epochs": 3, "learning_rate": 5e-5, "batch_size": 16,
@@ -256,23 +253,9 @@ def render(result: dict[str, Any]) -> str:
 
 def main(quick: bool) -> int:
     result = measure(quick)
-    if quick:
-        common.DOC = WORK / "benchmarks.quick.md"
-        (WORK / "qa_xquad.quick.json").write_text(json.dumps(result, indent=2) + "\n")
-    else:
-        save_results("qa_xquad", result)
-    update_doc_section("qa", render(result))
-    print(render(result))
+    publish("qa_xquad", "qa", result, render(result), quick)
     return 0 if quick or all(result["targets"].values()) else 1
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--job", choices=["run"])
-    parser.add_argument("--args", default="{}")
-    parser.add_argument("--quick", action="store_true", help="a few questions and steps, written under benchmarks/work")
-    cli = parser.parse_args()
-    if cli.job:
-        emit(job(json.loads(cli.args)))
-    else:
-        sys.exit(main(cli.quick))
+    entry(__doc__, {"run": job}, lambda args: main(args.quick))

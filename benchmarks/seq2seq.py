@@ -25,13 +25,11 @@ examples and steps, not a result) writes both under benchmarks/work/ instead.
 
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
 from typing import Any
 
-import common
-from common import WORK, emit, machine, require_shared, run_job, save_results, update_doc_section
+from common import WORK, entry, machine, publish, require_shared, run_job
 
 BUDGET_MINUTES = 20.0
 SETTINGS = {"precision": "fp32", "seed": 42, "epochs": 5, "generation_max_new_tokens": 64,
@@ -87,12 +85,7 @@ def main(quick: bool, encoder_decoder: str | None) -> None:
             run = run_job(__file__, "train", {"task": task, "backbone": backbone, **files,
                                               "output": str(WORK / "seq2seq" / name), "options": options})
             results["runs"].append({"route": route, "backbone": backbone, "task": task, **run})
-    if quick:
-        common.DOC = WORK / "benchmarks.quick.md"
-        (WORK / "seq2seq.quick.json").write_text(json.dumps(results, indent=2) + "\n")
-    else:
-        save_results("seq2seq", results)
-    update_doc_section("seq2seq", render(results))
+    publish("seq2seq", "seq2seq", results, render(results), quick)
     print(render(results))
 
 
@@ -136,13 +129,6 @@ def render(r: dict[str, Any]) -> str:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--job", choices=sorted(JOBS))
-    parser.add_argument("--args", default="{}")
-    parser.add_argument("--quick", action="store_true", help="a few examples and steps, written under benchmarks/work")
-    parser.add_argument("--encoder-decoder", help="a local encoder-decoder folder (T5, BART...) for route 1")
-    cli = parser.parse_args()
-    if cli.job:
-        emit(JOBS[cli.job](json.loads(cli.args)))
-    else:
-        main(cli.quick, cli.encoder_decoder)
+    entry(__doc__, JOBS, lambda args: main(args.quick, args.encoder_decoder),
+          lambda parser: parser.add_argument("--encoder-decoder",
+                                             help="a local encoder-decoder folder (T5, BART...) for route 1"))

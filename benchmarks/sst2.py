@@ -1,7 +1,7 @@
 """SST-2 with minilm-l6: tlzoo vs the HF Trainer and pipeline, side by side in one run.
 
     .venv/bin/python benchmarks/sst2.py            # ~15 minutes on 2 cores
-    .venv/bin/python benchmarks/sst2.py --quick    # smoke test of the script, nothing saved
+    .venv/bin/python benchmarks/sst2.py --quick    # smoke test of the script (results under benchmarks/work)
 
 Writes benchmarks/results/sst2.json and the `sst2` section of docs/benchmarks.md. Data:
 ../shared/datasets/sst2 (train.tsv first 8,000 rows for training; test.tsv = GLUE dev, 872 rows).
@@ -9,13 +9,11 @@ Writes benchmarks/results/sst2.json and the `sst2` section of docs/benchmarks.md
 
 from __future__ import annotations
 
-import argparse
 import csv
-import json
 import time
 from typing import Any
 
-from common import WORK, emit, machine, matmul_peak, require_shared, run_job, save_results, update_doc_section
+from common import WORK, entry, machine, matmul_peak, publish, require_shared, run_job
 
 RECIPE = {"epochs": 1, "batch_size": 32, "learning_rate": 5e-5, "warmup_ratio": 0.06, "weight_decay": 0.01,
           "seed": 42, "max_length": 128}
@@ -158,6 +156,7 @@ def main(quick: bool) -> None:
         "tlzoo_bf16": {**recipe, "precision": "bf16"},
         "tlzoo_freeze": {**recipe, "strategy": "freeze", "learning_rate": 5e-2},
         "tlzoo_lora": {**recipe, "strategy": "lora", "learning_rate": 5e-4},
+        "tlzoo_llrd": {**recipe, "llrd": 0.9, "learning_rate": 1e-4},
     }
     for name, options in runs.items():
         results[name] = run_job(me, "tlzoo", {**common, "train": str(train_8k), "output": str(WORK / name),
@@ -171,10 +170,7 @@ def main(quick: bool) -> None:
     results["predict_pipeline_bs32"] = run_job(me, "predict_pipeline", {**common, "model": model_dir,
                                                                         "kwargs": {"batch_size": 32}})
     results["predict_tlzoo"] = run_job(me, "predict_tlzoo", {**common, "model": model_dir})
-    if not quick:
-        save_results("sst2", results)
-        update_doc_section("sst2", render(results))
-    print(render(results))
+    publish("sst2", "sst2", results, render(results), quick)
 
 
 def render(r: dict[str, Any]) -> str:
@@ -183,7 +179,8 @@ def render(r: dict[str, Any]) -> str:
             f"| HF Trainer (fp32) | {trainer['accuracy']:.4f} | {trainer['samples_per_second']:.1f} | 1.00x | "
             f"{trainer['peak_rss_mb']:.0f} |"]
     labels = {"tlzoo_fp32": "tlzoo full, fp32", "tlzoo_bf16": "tlzoo full, bf16",
-              "tlzoo_freeze": "tlzoo freeze (lr 5e-2)", "tlzoo_lora": "tlzoo LoRA r=8 (lr 5e-4)"}
+              "tlzoo_freeze": "tlzoo freeze (lr 5e-2)", "tlzoo_lora": "tlzoo LoRA r=8 (lr 5e-4)",
+              "tlzoo_llrd": "tlzoo full + LLRD 0.9 (top lr 1e-4)"}
     for key, label in labels.items():
         run = r[key]
         rows.append(f"| {label} | {run['accuracy']:.4f} | {run['samples_per_second']:.1f} | "
@@ -233,12 +230,4 @@ def targets(r: dict[str, Any]) -> dict[str, tuple[str, bool]]:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--job", choices=sorted(JOBS))
-    parser.add_argument("--args", default="{}")
-    parser.add_argument("--quick", action="store_true", help="256 training rows, results not saved (a smoke test)")
-    cli = parser.parse_args()
-    if cli.job:
-        emit(JOBS[cli.job](json.loads(cli.args)))
-    else:
-        main(cli.quick)
+    entry(__doc__, JOBS, lambda args: main(args.quick))

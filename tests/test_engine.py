@@ -151,3 +151,38 @@ def test_nan_loss_stops_with_a_clear_message(tiny_options: dict, monkeypatch: py
     with pytest.raises(TlzooError, match=r"NaN/inf at step 7.*last good checkpoint is .*step-0000005"):
         tlzoo.train("classification", **{**tiny_options, "save_every": 5})
     assert not (Path(tiny_options["output"]) / "tlzoo.json").exists()
+
+
+def test_freeze_refuses_a_model_without_a_separate_head() -> None:
+    from tlzoo.backbones.loading import resolve_backbone
+    from tlzoo.engine.strategies import prepare_model
+
+    model = resolve_backbone("tiny-gpt").build_model("AutoModelForCausalLM")
+    with pytest.raises(TlzooError, match="leaves nothing to train"):
+        prepare_model(model, "freeze", (8, 16, 0.0))
+
+
+def test_lora_on_a_warm_started_encoder_decoder_adapts_both_halves() -> None:
+    from tlzoo.backbones.loading import resolve_backbone
+    from tlzoo.engine.strategies import head_module_names, prepare_model
+
+    model = resolve_backbone("tiny-bert+tiny-bert").build_model("AutoModelForSeq2SeqLM")
+    assert head_module_names(model) == []
+    adapted = prepare_model(model, "lora", (4, 8, 0.0))
+    trainable = [n for n, p in adapted.named_parameters() if p.requires_grad]
+    assert any(".encoder." in n and "lora_" in n for n in trainable)
+    assert any(".decoder." in n and "lora_" in n for n in trainable)
+    assert all("lora_" in n for n in trainable)
+
+
+def test_streaming_trains_repeatably_and_needs_max_steps(tiny_options: dict, tmp_path: Path) -> None:
+    options = {**tiny_options, "streaming": True, "max_steps": 8, "batch_size": 16}
+    first = tlzoo.train("classification", **{**options, "output": str(tmp_path / "a")})
+    second = tlzoo.train("classification", **{**options, "output": str(tmp_path / "b")})
+    a = load_file(str(Path(first.output_dir) / "model.safetensors"))
+    b = load_file(str(Path(second.output_dir) / "model.safetensors"))
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert first.metrics["train"]["samples"] == 8 * 16
+    assert tlzoo.load(first.output_dir).predict(["fine"])[0]["label"] in ("negative", "positive")
+    with pytest.raises(TlzooError, match="--streaming needs --max-steps"):
+        tlzoo.train("classification", **{**options, "max_steps": 0, "output": str(tmp_path / "c")})

@@ -82,7 +82,8 @@ def sample_files(spec: Spec) -> dict[str, str]:
 
     sample = spec.metadata.get("sample")
     if not isinstance(sample, str):
-        raise TlzooError(f"{spec.kind} {spec.name!r} ships no sample data (no 'sample' metadata)")
+        raise TlzooError(f"{spec.kind} {spec.name!r} ships no sample data: its metadata 'sample' must name "
+                         f"a function as 'module:function'")
     files = Spec(spec.name, spec.kind, sample).load()()
     if not isinstance(files, dict) or not {"train", "validation"} <= set(files):
         raise TlzooError(f"{sample}() must return {{'train': path, 'validation': path}}, got {files!r}")

@@ -1,7 +1,8 @@
 """The base class every task plugin subclasses. The engine calls these steps, in this order:
 
 1. ``load_split(path, split)``: read a file into a ``datasets.Dataset`` in the task's schema,
-   raising :class:`TlzooError` that names the file and line for bad input.
+   raising :class:`TlzooError` that names the file and line for bad input (``stream_split``
+   returns an ``IterableDataset`` instead, for ``--streaming``; ``setup`` then sees a stream).
 2. ``setup(train)``: learn what the model needs from the training data (e.g. the label set);
    returns a JSON-serialisable ``state`` saved in the manifest. ``check(dataset, state, path)``
    then validates evaluation data against it (e.g. unknown labels).
@@ -62,6 +63,10 @@ class BaseTask:
     # -- data ---------------------------------------------------------------------------
     def load_split(self, path: str, split: str) -> Any:
         raise NotImplementedError
+
+    def stream_split(self, path: str, split: str) -> Any:
+        """Like ``load_split`` but an ``IterableDataset`` read lazily (``--streaming``)."""
+        raise TlzooError(f"task {self.name!r} cannot stream its data; drop --streaming")
 
     def setup(self, train: Any) -> dict[str, Any]:
         return {}

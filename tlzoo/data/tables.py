@@ -60,8 +60,11 @@ def _check_table(path: str, delimiter: str, quoting: int) -> int:
     return records
 
 
-def read_table(path: str, fmt: str | None = None) -> Any:
-    """Load ``path`` with the matching ``datasets`` builder after a streaming syntax check."""
+def read_table(path: str, fmt: str | None = None, streaming: bool = False) -> Any:
+    """Load ``path`` with the matching ``datasets`` builder after a streaming syntax check.
+
+    With ``streaming`` the result is an ``IterableDataset`` read lazily (nothing converted to Arrow).
+    """
     from datasets import load_dataset
 
     if is_hub_dataset(path):
@@ -84,9 +87,12 @@ def read_table(path: str, fmt: str | None = None) -> Any:
         if fmt in ("csv", "tsv"):
             kwargs: dict[str, Any] = {"sep": "\t", "quoting": csv.QUOTE_NONE} if fmt == "tsv" else {}
             dataset = load_dataset("csv", data_files=path, split="train", encoding="utf-8-sig",
-                                   keep_default_na=False, **kwargs)
+                                   keep_default_na=False, streaming=streaming, **kwargs)
         else:
-            dataset = load_dataset("json", data_files=path, split="train")
+            dataset = load_dataset("json", data_files=path, split="train", streaming=streaming)
+        if streaming and dataset.column_names is None:
+            # The CSV builder announces no columns when streaming; infer them from the first rows.
+            dataset = dataset._resolve_features()
     except Exception as exc:  # datasets wraps parser errors in several types
         cause = exc.__cause__ or exc
         reason = (str(cause).strip().splitlines() or [type(cause).__name__])[0][:200]
@@ -113,3 +119,10 @@ def detect_column(dataset: Any, path: str, explicit: str | None, candidates: Seq
             return by_lower[candidate.lower()]
     raise TlzooError(f"{path}: no {what} column found (looked for {', '.join(candidates)}); the file has "
                      f"{', '.join(map(repr, dataset.column_names))}; name it with {flag}")
+
+
+def column_values(dataset: Any, column: str) -> list[Any]:
+    """All values of a column, for a ``Dataset`` (columnar read) or an ``IterableDataset`` (one pass)."""
+    if hasattr(dataset, "__len__"):
+        return list(dataset[column])
+    return [row[column] for row in dataset.select_columns([column])]

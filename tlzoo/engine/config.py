@@ -41,6 +41,7 @@ class TrainConfig:
     group_by_length: bool = True
     max_train_samples: int = 0
     max_eval_samples: int = 0
+    streaming: bool = False
 
     strategy: Strategy = "full"
     llrd: float = 1.0
@@ -102,6 +103,8 @@ HELP = {
     "group_by_length": "Batch examples of similar length together (less padding).",
     "max_train_samples": "Use only the first N training examples (0: all).",
     "max_eval_samples": "Use only the first N evaluation examples (0: all).",
+    "streaming": "Read the training data as a stream (datasets' streaming mode): for corpora larger than "
+                 "memory or disk cache; needs --max-steps; batches are buffer-shuffled, not length-grouped.",
     "strategy": "full, freeze (head only), lora (adapters + head) or gradual (unfreeze a layer per epoch).",
     "llrd": "Layer-wise learning-rate decay: layer k from the top learns at lr * llrd**k (1: off).",
     "lora_r": "LoRA rank.",
@@ -173,5 +176,7 @@ def _validate(config: TrainConfig) -> None:
         raise TlzooError("batch sizes and grad_accum must be positive")
     if not 0 < config.llrd <= 1:
         raise TlzooError(f"llrd must be in (0, 1], not {config.llrd}")
+    if config.streaming and not config.max_steps:
+        raise TlzooError("--streaming needs --max-steps (a stream has no known length)")
     if config.eval_every not in ("epoch", "none") and not str(config.eval_every).isdigit():
         raise TlzooError(f"eval_every must be 'epoch', 'none' or a number of steps, not {config.eval_every!r}")

@@ -29,7 +29,7 @@ def file_sha256(path: str) -> str:
     return digest.hexdigest()
 
 
-def read_split(task: Any, path: str, split: str, limit: int = 0) -> Any:
+def read_split(task: Any, path: str, split: str, limit: int = 0, streaming: bool = False) -> Any:
     """The task reads and validates ``path``; an empty result is an error naming the file."""
     if is_hub_dataset(path):
         pass
@@ -37,6 +37,11 @@ def read_split(task: Any, path: str, split: str, limit: int = 0) -> Any:
         raise TlzooError(f"{split} file {path} does not exist")
     elif Path(path).stat().st_size == 0:
         raise TlzooError(f"{split} file {path} is empty; expected {task.name} examples")
+    if streaming:
+        stream = task.stream_split(path, split)
+        if next(iter(stream), None) is None:
+            raise TlzooError(f"{split} file {path} holds no examples; expected {task.name} examples")
+        return stream.take(limit) if limit else stream
     dataset = task.load_split(path, split)
     if len(dataset) == 0:
         raise TlzooError(f"{split} file {path} holds no examples; expected {task.name} examples")
@@ -49,6 +54,9 @@ def tokenize(task: Any, dataset: Any, tokenizer: Any, state: dict, max_length: i
              desc: str) -> Any:
     """Run the task's preprocessing as a batched, fingerprint-cached ``datasets.map``."""
     function = partial(task.preprocess, tokenizer=tokenizer, state=state, max_length=max_length, training=training)
+    if not hasattr(dataset, "__len__"):  # a stream: tokenised lazily as batches are drawn
+        mapped = dataset.map(function, batched=True, remove_columns=dataset.column_names)
+        return mapped._resolve_features()  # column names (from the first rows) for the model's inputs
     features = dataset.map(function, batched=True, remove_columns=dataset.column_names, desc=desc,
                            load_from_cache_file=True)
     if "truncated" in features.column_names:

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Iterator
 from contextlib import nullcontext
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +25,9 @@ from tlzoo.engine.data import LengthGroupedBatches, feature_lengths, model_colum
 from tlzoo.engine.inference import run_forward
 from tlzoo.engine.progress import JsonlLog, Progress
 from tlzoo.engine.strategies import parameter_groups, unfreeze_for_epoch
+
+STREAM_SHUFFLE_BUFFER = 10_000
+"""Examples held for shuffling a streamed training set (``datasets``' buffer shuffle)."""
 
 
 @dataclass
@@ -59,10 +64,16 @@ class FitLoop:
         self.collator = task.collator(tokenizer, model)
         self.columns = model_columns(model, train_features)
         self.train_rows = train_features.select_columns(self.columns)
-        self.batches = LengthGroupedBatches(feature_lengths(train_features, task.length_column),
-                                            config.batch_size, config.seed, group=config.group_by_length)
-        self.micro_per_epoch = len(self.batches)
-        self.steps_per_epoch = math.ceil(self.micro_per_epoch / config.grad_accum)
+        self.streaming = config.streaming
+        if self.streaming:  # an IterableDataset: no length, so no length grouping and no epoch size
+            self.batches = None
+            self.micro_per_epoch = None
+            self.steps_per_epoch = config.max_steps
+        else:
+            self.batches = LengthGroupedBatches(feature_lengths(train_features, task.length_column),
+                                                config.batch_size, config.seed, group=config.group_by_length)
+            self.micro_per_epoch = len(self.batches)
+            self.steps_per_epoch = math.ceil(self.micro_per_epoch / config.grad_accum)
         self.total_steps = config.max_steps or math.ceil(config.epochs * self.steps_per_epoch)
         self.model = model
         self.loop_state = LoopState()
@@ -92,18 +103,42 @@ class FitLoop:
         if step < warmup:
             return step / max(1, warmup)
         return max(0.0, (self.total_steps - step) / max(1, self.total_steps - warmup))
+
+    def epochs_done(self) -> float:
+        """Passes over the training data so far (whole passes only when streaming: no known length)."""
+        if self.streaming:
+            return float(self.loop_state.epoch)
+        return round(self.loop_state.step / self.steps_per_epoch, 3)
+
     @property
     def unwrapped(self) -> Any:
         return self.accelerator.unwrap_model(self.model)
 
-    def _my_slice(self, indices: list[int]) -> list[int]:
+    def _my_slice(self, rows: list[Any]) -> list[Any]:
         world, rank = self.accelerator.num_processes, self.accelerator.process_index
-        share = math.ceil(len(indices) / world)
-        return indices[rank * share:(rank + 1) * share]
+        share = math.ceil(len(rows) / world)
+        return rows[rank * share:(rank + 1) * share]
 
-    def _batch(self, indices: list[int]) -> dict[str, Any]:
-        rows = self.train_rows[indices]
-        batch = self.collator([{c: rows[c][i] for c in self.columns} for i in range(len(indices))])
+    def _epoch_batches(self, epoch: int, start: int) -> Iterator[list[dict[str, Any]]]:
+        """The global batches of ``epoch`` from batch ``start`` on, as lists of feature rows.
+
+        Both kinds depend on the seed and epoch alone, so a resumed run replays the same batches.
+        """
+        size = self.config.batch_size
+        if self.batches is None:
+            stream = self.train_rows.shuffle(seed=self.config.seed, buffer_size=STREAM_SHUFFLE_BUFFER)
+            stream.set_epoch(epoch)
+            rows = iter(stream.skip(start * size))
+            while batch := list(islice(rows, size)):
+                yield batch
+            return
+        self.batches.set_epoch(epoch)
+        for indices in self.batches.batches()[start:]:
+            columns = self.train_rows[indices]
+            yield [{c: columns[c][i] for c in self.columns} for i in range(len(indices))]
+
+    def _batch(self, rows: list[dict[str, Any]]) -> dict[str, Any]:
+        batch = self.collator(rows)
         return {k: v.to(self.accelerator.device) if hasattr(v, "to") else v for k, v in batch.items()}
 
     def resume(self) -> bool:
@@ -150,7 +185,7 @@ class FitLoop:
             else:
                 st.evals_without_improvement += 1
             st.last_eval, st.last_eval_step = metrics, st.step
-            self.log.write(event="eval", step=st.step, epoch=round(st.step / self.steps_per_epoch, 3),
+            self.log.write(event="eval", step=st.step, epoch=self.epochs_done(),
                            **{f"eval_{k}": v for k, v in metrics.items() if isinstance(v, (int, float))})
             if not self.config.quiet and self.accelerator.is_main_process:
                 shown = ", ".join(f"{k} {v:.4f}" for k, v in metrics.items() if isinstance(v, float))
@@ -175,11 +210,13 @@ class FitLoop:
         while st.step < self.total_steps and not st.stopped_early:
             if config.strategy == "gradual":
                 unfreeze_for_epoch(self.unwrapped, st.epoch)
-            self.batches.set_epoch(st.epoch)
-            batches = self.batches.batches()
-            while st.batch_in_epoch < len(batches) and st.step < self.total_steps:
-                group_start = st.batch_in_epoch
-                group = batches[group_start:group_start + config.grad_accum]
+            batches = self._epoch_batches(st.epoch, st.batch_in_epoch)
+            epoch_done = False
+            while st.step < self.total_steps:
+                group = list(islice(batches, config.grad_accum))
+                if not group:
+                    epoch_done = True
+                    break
                 loss_value = self._optimizer_step(group)
                 st.batch_in_epoch += len(group)
                 st.step += 1
@@ -189,7 +226,7 @@ class FitLoop:
                 lr = self.scheduler.get_last_lr()[-1]
                 progress.update(1, loss=f"{loss_value:.4f}", lr=f"{lr:.2e}", samples_s=f"{rate:.1f}")
                 if st.step % max(config.logging_steps, 1) == 0 or st.step == self.total_steps:
-                    self.log.write(event="train", step=st.step, epoch=round(st.step / self.steps_per_epoch, 3),
+                    self.log.write(event="train", step=st.step, epoch=self.epochs_done(),
                                    loss=loss_value, learning_rate=lr, samples_per_second=round(rate, 2))
                 out_of_time = budget and st.train_seconds >= budget
                 if out_of_time:
@@ -198,9 +235,11 @@ class FitLoop:
                     self._timed(self._evaluate_and_checkpoint)
                 elif config.save_every and st.step % config.save_every == 0:
                     self._timed(self._save)
-                if st.stopped_early or out_of_time:
+                if self.micro_per_epoch is not None and st.batch_in_epoch >= self.micro_per_epoch:
+                    epoch_done = True
+                if st.stopped_early or out_of_time or epoch_done:
                     break
-            if st.batch_in_epoch >= len(batches):
+            if epoch_done:
                 st.epoch += 1
                 st.batch_in_epoch = 0
                 if eval_epochs and not st.stopped_early:
@@ -219,8 +258,8 @@ class FitLoop:
 
     def _optimizer_step(self, group: list[list[int]]) -> float:
         total = 0.0
-        for index, indices in enumerate(group):
-            batch = self._batch(self._my_slice(indices))
+        for index, rows in enumerate(group):
+            batch = self._batch(self._my_slice(rows))
             last = index == len(group) - 1
             with nullcontext() if last else self.accelerator.no_sync(self.model):
                 with self.accelerator.autocast():

@@ -109,8 +109,9 @@ def train(task: str, config: str | None = None, **options: Any) -> TrainResult:
 
     # Read and validate all data before anything is written.
     splits = {"train": cfg.train, "validation": cfg.validation, "test": cfg.test}
-    raw = {name: data_mod.read_split(task_obj, path, name, cfg.max_train_samples if name == "train"
-                                     else cfg.max_eval_samples)
+    raw = {name: data_mod.read_split(task_obj, path, name,
+                                     cfg.max_train_samples if name == "train" else cfg.max_eval_samples,
+                                     streaming=cfg.streaming and name == "train")
            for name, path in splits.items() if path}
     state = task_obj.setup(raw["train"])
     for name in ("validation", "test"):
@@ -145,7 +146,7 @@ def train(task: str, config: str | None = None, **options: Any) -> TrainResult:
 
     final_model = finalize_model(loop.unwrapped)
     metrics: dict[str, Any] = {"train": {
-        "steps": loop_state.step, "epochs": round(loop_state.step / loop.steps_per_epoch, 3),
+        "steps": loop_state.step, "epochs": loop.epochs_done(),
         "samples": loop_state.samples, "seconds": round(loop_state.train_seconds, 2),
         "samples_per_second": round(loop_state.samples / max(loop_state.train_seconds, 1e-9), 2),
         "stopped_early": loop_state.stopped_early}}

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from tlzoo.api import Spec, TlzooError
+from tlzoo.catalog import sample_files
 from tlzoo.plugins import ENTRY_POINT_GROUP, default_api_range
 from tlzoo.plugins import canonical_name as _canonical
 
@@ -173,24 +174,6 @@ def _load_result(target: PluginTarget) -> CheckResult:
     return CheckResult(name, True, ", ".join(sorted({i.api_range for i in infos})))
 
 
-def resolve_dotted(path: str) -> Any:
-    """``"package.module:attr"`` -> the object."""
-    return Spec("probe", "task", path).load()
-
-
-def _sample_files(spec: Spec) -> dict[str, str]:
-    sample = spec.metadata.get("sample")
-    if not isinstance(sample, str):
-        raise TlzooError("metadata 'sample' must name a function as 'module:function'")
-    files = resolve_dotted(sample)()
-    if not isinstance(files, Mapping) or not {"train", "validation"} <= set(files):
-        raise TlzooError(f"{sample}() must return {{'train': path, 'validation': path}}, got {files!r}")
-    missing = [str(files[k]) for k in ("train", "validation") if not Path(files[k]).is_file()]
-    if missing:
-        raise TlzooError(f"{sample}() returned missing file(s): {', '.join(missing)}")
-    return {k: str(files[k]) for k in ("train", "validation")}
-
-
 def _check_spec(spec: Spec) -> CheckResult:
     from tlzoo.api import Metric
 
@@ -204,7 +187,7 @@ def _check_spec(spec: Spec) -> CheckResult:
 
             if not (isinstance(factory, type) and issubclass(factory, BaseTask)):
                 raise TlzooError(f"factory {spec.factory} must be a tlzoo.task.BaseTask subclass")
-            _sample_files(spec)
+            sample_files(spec)
             examples = spec.metadata.get("example_inputs")
             if not isinstance(examples, list) or not examples:
                 raise TlzooError("metadata 'example_inputs' must be a non-empty list of prediction inputs")
@@ -345,7 +328,7 @@ def _check_task(spec: Spec, workdir: Path,
         return result
 
     try:
-        files = _sample_files(spec)
+        files = sample_files(spec)
         options = {**TRAIN_OPTIONS, **dict(spec.metadata.get("test_options") or {})}
         start = time.perf_counter()
         result = tlzoo.train(spec.name, backbone=backbone, train=files["train"],

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from tlzoo.api import TlzooError
-from tlzoo.data.tables import detect_column, file_format, read_table
+from tlzoo.data.tables import column_values, detect_column, file_format, read_table
 from tlzoo.hub import is_hub_dataset
 from tlzoo.metrics.scores import ClassificationReport, MultiLabelReport, RegressionReport
 from tlzoo.task import BaseTask, TaskOptions
@@ -55,7 +55,15 @@ class _SequenceTask(BaseTask):
                                           "max_length": 128, "warmup_ratio": 0.06}
 
     def load_split(self, path: str, split: str) -> Any:
-        table = read_table(path)
+        table = self._schema(read_table(path), path, split)
+        self._validate_rows(table, path)
+        return table
+
+    def stream_split(self, path: str, split: str) -> Any:
+        return self._schema(read_table(path, streaming=True), path, split)
+
+    def _schema(self, table: Any, path: str, split: str) -> Any:
+        """The task's columns (text, optional text_pair, label), found and renamed."""
         opts = self.options
         text = detect_column(table, path, opts.text_column, TEXT_COLUMNS, "text", "--text-column")
         pair = opts.text_pair_column or next((c for c in table.column_names if c.lower() in
@@ -67,9 +75,7 @@ class _SequenceTask(BaseTask):
             label = detect_column(table, path, opts.label_column, LABEL_COLUMNS, "label", "--label-column")
         columns = {"text": text, **({"text_pair": pair} if pair else {}), **({"label": label} if label else {})}
         table = table.select_columns(list(columns.values()))
-        table = table.rename_columns({old: new for new, old in columns.items() if old != new})
-        self._validate_rows(table, path)
-        return table
+        return table.rename_columns({old: new for new, old in columns.items() if old != new})
 
     def _validate_rows(self, table: Any, path: str) -> None:
         first = _first_line(path)
@@ -129,7 +135,7 @@ class ClassificationTask(_SequenceTask):
     greater_is_better = True
 
     def setup(self, train: Any) -> dict[str, Any]:
-        values = set(train["label"])
+        values = set(column_values(train, "label"))
         labels = sorted(values, key=lambda v: (isinstance(v, str), v))
         return {"labels": labels}
 
@@ -188,7 +194,7 @@ class MultiLabelTask(_SequenceTask):
         return [str(v) for v in value]
 
     def setup(self, train: Any) -> dict[str, Any]:
-        labels = sorted({label for value in train["label"] for label in self._label_set(value)})
+        labels = sorted({label for value in column_values(train, "label") for label in self._label_set(value)})
         return {"labels": labels, "thresholds": [0.5] * len(labels)}
 
     def check(self, dataset: Any, state: Mapping[str, Any], path: str) -> None:
