@@ -18,7 +18,8 @@
 10. After training, ``calibrate(outputs, features, examples, state)`` may tune the state on validation
     outputs (e.g. thresholds), and ``write_artifacts`` may add files (plots) to the output.
 
-A ``preprocess`` that truncates may add a boolean ``truncated`` column; the engine logs the count.
+A ``preprocess`` that truncates may add a boolean ``truncated`` column (see
+:func:`truncation_flags`); the engine logs the count.
 
 Prediction reuses 4, 7 and 8 on ``inputs_to_examples(inputs)``, then ``format_prediction``.
 This module imports nothing heavy at import time; plugins import it from their factory modules.
@@ -158,3 +159,13 @@ def _coerce(options_class: type[TaskOptions], name: str, value: Any) -> Any:
                 raise TlzooError(f"{flag} takes {'an integer' if kind is int else 'a number'}, "
                                  f"not {value!r}") from None
     return value
+
+
+def truncation_flags(encoding: Any, max_length: int) -> list[bool]:
+    """Which rows of a tokenizer batch lost tokens to truncation.
+
+    Fast tokenizers keep what they cut in ``overflowing``; otherwise a full-length row counts.
+    """
+    if encoding.encodings:
+        return [bool(e.overflowing) for e in encoding.encodings]
+    return [len(ids) >= max_length for ids in encoding["input_ids"]]

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, ClassVar, cast
 
 from tlzoo.api import TlzooError
-from tlzoo.task import BaseTask, TaskOptions
+from tlzoo.task import BaseTask, TaskOptions, truncation_flags
 
 KINDS = ("encoder-decoder", "decoder")
 T5_FAMILY = frozenset({"t5", "mt5", "umt5", "longt5"})
@@ -50,16 +50,6 @@ def end_token_id(tokenizer: Any) -> int:
 def pad_token_id(tokenizer: Any) -> int:
     """[PAD], else the end token (many causal LMs ship without a pad token)."""
     return int(tokenizer.pad_token_id) if tokenizer.pad_token_id is not None else end_token_id(tokenizer)
-
-
-def truncation_flags(encoding: Any, max_length: int) -> list[bool]:
-    """Which rows of a tokenizer batch lost tokens to truncation.
-
-    Fast tokenizers keep what they cut in ``overflowing``; otherwise a full-length row counts.
-    """
-    if encoding.encodings:
-        return [bool(e.overflowing) for e in encoding.encodings]
-    return [len(ids) >= max_length for ids in encoding["input_ids"]]
 
 
 def generation_stats(predictions: Sequence[str]) -> dict[str, float]:

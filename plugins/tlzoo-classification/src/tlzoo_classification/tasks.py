@@ -17,7 +17,7 @@ from tlzoo.api import TlzooError
 from tlzoo.data.tables import column_values, detect_column, file_format, read_table
 from tlzoo.hub import is_hub_dataset
 from tlzoo.metrics.scores import ClassificationReport, MultiLabelReport, RegressionReport
-from tlzoo.task import BaseTask, TaskOptions
+from tlzoo.task import BaseTask, TaskOptions, truncation_flags
 
 logger = logging.getLogger(__name__)
 
@@ -111,11 +111,7 @@ class _SequenceTask(BaseTask):
                    max_length: int, training: bool) -> dict[str, list]:
         pairs = examples.get("text_pair")
         encoded = tokenizer(examples["text"], pairs, truncation=True, max_length=max_length)
-        at_limit = [i for i, ids in enumerate(encoded["input_ids"]) if len(ids) >= max_length]
-        full = tokenizer([examples["text"][i] for i in at_limit],
-                         [pairs[i] for i in at_limit] if pairs else None)["input_ids"] if at_limit else []
-        cut = {i for i, ids in zip(at_limit, full) if len(ids) > max_length}
-        encoded["truncated"] = [i in cut for i in range(len(examples["text"]))]
+        encoded["truncated"] = truncation_flags(encoded, max_length)
         if "label" in examples:
             encoded["labels"] = [self.encode_label(value, state) for value in examples["label"]]
         return dict(encoded)
