@@ -150,17 +150,18 @@ def train(task: str, config: str | None = None, **options: Any) -> TrainResult:
         "samples": loop_state.samples, "seconds": round(loop_state.train_seconds, 2),
         "samples_per_second": round(loop_state.samples / max(loop_state.train_seconds, 1e-9), 2),
         "stopped_early": loop_state.stopped_early}}
-    artifacts = output / ".artifacts"
-    shutil.rmtree(artifacts, ignore_errors=True)
-    artifacts.mkdir(parents=True, exist_ok=True)  # the curves plot goes here even with no evaluation
+    artifacts = output / ".artifacts"  # plots and reports, moved into the output with the model
     evaluations = {"validation": evaluation} if evaluation is not None else {}
     if "test" in raw:
         evaluations["test"] = EvalSet(raw["test"], features["test"], cfg.test)
+    if accelerator.is_main_process:
+        shutil.rmtree(artifacts, ignore_errors=True)
+        for name in ("", *evaluations):
+            (artifacts / "evaluation" / name).mkdir(parents=True, exist_ok=True)
+    accelerator.wait_for_everyone()
     for name, evalset in evaluations.items():
-        folder = artifacts / "evaluation" / name
-        folder.mkdir(parents=True, exist_ok=True)
         metrics[name] = evaluate_model(task_obj, final_model, evalset, loop.collator, cfg, state, accelerator,
-                                       calibrate=name == "validation", artifacts=folder)
+                                       calibrate=name == "validation", artifacts=artifacts / "evaluation" / name)
     if accelerator.is_main_process:
         data_info = {name: {"path": path if is_hub_dataset(path) else str(Path(path).resolve()),
                             "sha256": data_mod.file_sha256(path)}
