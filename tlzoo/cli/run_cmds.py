@@ -123,22 +123,27 @@ def evaluate_command(model_dir: str, data: str, output: str | None, batch_size: 
 
 
 def _read_inputs(path: str) -> list[Any]:
-    if not Path(path).is_file():
+    """Inputs from a file (``-``: standard input): JSON lines for .jsonl (or, without a .txt suffix, when
+    the first line is an object), else one text per line."""
+    if path != "-" and (not Path(path).exists() or Path(path).is_dir()):
         raise TlzooError(f"input file {path} does not exist")
+    with open(0 if path == "-" else path, encoding="utf-8", closefd=path != "-") as handle:
+        lines = handle.read().splitlines()
     inputs: list[Any] = []
-    is_jsonl = path.endswith((".jsonl", ".json"))
-    with open(path, encoding="utf-8") as handle:
-        for number, line in enumerate(handle, 1):
-            if not line.strip():
-                continue
-            if not is_jsonl:
-                inputs.append(line.rstrip("\n"))
-                continue
-            try:
-                inputs.append(json.loads(line))
-            except json.JSONDecodeError as exc:
-                raise TlzooError(f"{path}, line {number}: not valid JSON ({exc.msg}); expected one input "
-                                 f"per line") from exc
+    suffix = "" if path == "-" else Path(path).suffix.lower()
+    first = next((x for x in lines if x.strip()), "").lstrip()
+    is_jsonl = suffix in (".jsonl", ".json") or (suffix != ".txt" and first.startswith("{"))
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        if not is_jsonl:
+            inputs.append(line)
+            continue
+        try:
+            inputs.append(json.loads(line))
+        except json.JSONDecodeError as exc:
+            raise TlzooError(f"{path}, line {number}: not valid JSON ({exc.msg}); expected one input "
+                             f"per line") from exc
     if not inputs:
         raise TlzooError(f"input file {path} is empty; expected one input per line")
     return inputs
@@ -156,7 +161,7 @@ def _write_atomically(target: Path, text: str) -> None:
 @click.argument("model_dir", type=click.Path(file_okay=False))
 @click.option("--text", multiple=True, help="An input text (repeatable).")
 @click.option("--input", "input_file", type=click.Path(dir_okay=False),
-              help="A .txt file (one text per line) or .jsonl file (one JSON input per line).")
+              help="A file of inputs, one per line: texts, or JSON objects (.jsonl); '-' reads standard input.")
 @click.option("--output", type=click.Path(dir_okay=False), help="Write JSON lines here instead of stdout.")
 @click.option("--batch-size", type=int, help="Prediction batch size.")
 @click.pass_context

@@ -90,6 +90,10 @@ def test_cli_train_predict_evaluate(tmp_path: Path) -> None:
     assert predicted.returncode == 0, predicted.stderr
     lines = [json.loads(line) for line in (tmp_path / "p.jsonl").read_text().splitlines()]
     assert len(lines) == 2 and all(line["label"] in ("negative", "positive") for line in lines)
+    piped = subprocess.run([*tlzoo_cli, "predict", str(out), "--input", "-"], input='{"text": "so good"}\n',
+                           capture_output=True, text=True)
+    assert piped.returncode == 0, piped.stderr
+    assert json.loads(piped.stdout)["label"] in ("negative", "positive")
     evaluated = subprocess.run([*tlzoo_cli, "evaluate", str(out), "--data", files["validation"]],
                                capture_output=True, text=True)
     assert evaluated.returncode == 0, evaluated.stderr
