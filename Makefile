@@ -24,7 +24,7 @@ DEMO_DIR ?= runs/demo
 # Fine-tune minilm-l6 on the classification plugin's built-in sample, evaluate, predict.
 demo: install
 	$(PY) -m tlzoo list tasks
-	$(PY) -m tlzoo train classification --backbone minilm-l6 --epochs 2 --output $(DEMO_DIR) --overwrite \
+	$(PY) -m tlzoo train classification --backbone minilm-l6 --epochs 2 --logging-steps 2 --output $(DEMO_DIR) --overwrite \
 		--train "$$($(PY) -m tlzoo sample classification)" \
 		--validation "$$($(PY) -m tlzoo sample classification --split validation)"
 	$(PY) -m tlzoo evaluate $(DEMO_DIR) --data "$$($(PY) -m tlzoo sample classification --split validation)"
