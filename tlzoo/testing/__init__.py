@@ -25,6 +25,7 @@ from tlzoo.testing.kit import (
     find_plugin,
     plugin_specs,
 )
+from tlzoo.testing.threads import torch_threads
 
 __all__ = [
     "HEAVY_MODULES",
@@ -39,4 +40,5 @@ __all__ = [
     "edge_case_inputs",
     "find_plugin",
     "plugin_specs",
+    "torch_threads",
 ]

@@ -8,12 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import torch
 from tlzoo_summarization.sample import paths
 from tlzoo_summarization.task import SummarizationTask
 
 import tlzoo
 from tlzoo.backbones.loading import resolve_backbone
+from tlzoo.testing import torch_threads
 
 FAST = {"max_steps": 6, "learning_rate": 1e-3, "batch_size": 8, "eval_batch_size": 32, "quiet": True,
         "seed": 0, "warmup_ratio": 0.0, "generation_max_new_tokens": 8}
@@ -21,11 +21,8 @@ FAST = {"max_steps": 6, "learning_rate": 1e-3, "batch_size": 8, "eval_batch_size
 
 @pytest.fixture(autouse=True)
 def one_thread() -> Iterator[None]:
-    """Tiny models run several times faster on one thread than on two shared, busy cores."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+    with torch_threads(1):
+        yield
 
 
 def prepared(backbone: str) -> tuple[SummarizationTask, Any, dict]:

@@ -7,10 +7,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import torch
 from tlzoo_translation.sample import paths
 
 import tlzoo
+from tlzoo.testing import torch_threads
 
 FAST = {"max_steps": 6, "learning_rate": 1e-3, "batch_size": 8, "eval_batch_size": 40, "quiet": True,
         "seed": 0, "warmup_ratio": 0.0, "generation_max_new_tokens": 8}
@@ -18,11 +18,8 @@ FAST = {"max_steps": 6, "learning_rate": 1e-3, "batch_size": 8, "eval_batch_size
 
 @pytest.fixture(autouse=True)
 def one_thread() -> Iterator[None]:
-    """Tiny models run several times faster on one thread than on two shared, busy cores."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+    with torch_threads(1):
+        yield
 
 
 @pytest.mark.parametrize(("backbone", "model_class"), [
