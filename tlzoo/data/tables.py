@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -28,21 +28,23 @@ def file_format(path: str) -> str:
     return fmt
 
 
-def _check_jsonl(path: str) -> int:
-    records = 0
+def iter_jsonl(path: str, expected: str = "one JSON object per line") -> Iterator[tuple[int, dict[str, Any]]]:
+    """``(line number, object)`` for each non-blank line; a bad line is an error naming it."""
     with open(path, encoding="utf-8-sig") as handle:
-        for number, line in enumerate(handle, 1):
-            if not line.strip():
-                continue
-            try:
-                value = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise TlzooError(f"{path}, line {number}: not valid JSON ({exc.msg}); expected one JSON object "
-                                 f"per line") from exc
-            if not isinstance(value, dict):
-                raise TlzooError(f"{path}, line {number}: expected a JSON object, got {type(value).__name__}")
-            records += 1
-    return records
+        try:
+            lines = list(handle)
+        except UnicodeDecodeError as exc:
+            raise TlzooError(f"{path}: not UTF-8 text (byte {exc.start}); expected {expected}") from exc
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            value = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise TlzooError(f"{path}, line {number}: not valid JSON ({exc.msg}); expected {expected}") from exc
+        if not isinstance(value, dict):
+            raise TlzooError(f"{path}, line {number}: expected a JSON object, got {type(value).__name__}")
+        yield number, value
 
 
 def _check_table(path: str, delimiter: str, quoting: int) -> int:
@@ -75,7 +77,7 @@ def read_table(path: str, fmt: str | None = None, streaming: bool = False) -> An
     records = None
     try:
         if fmt == "jsonl":
-            records = _check_jsonl(path)
+            records = sum(1 for _ in iter_jsonl(path))
         elif fmt in ("csv", "tsv"):
             delimiter, quoting = ("\t", csv.QUOTE_NONE) if fmt == "tsv" else (",", csv.QUOTE_MINIMAL)
             records = _check_table(path, delimiter, quoting)

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from tlzoo.api import TlzooError
+from tlzoo.data.tables import iter_jsonl
 from tlzoo.hub import is_hub_dataset, load_hub_dataset
 
 COLUMNS = ("id", "question", "context", "answers")
@@ -142,22 +143,9 @@ def _records(path: str) -> Iterator[_Record]:
 
 
 def _jsonl_records(path: str) -> Iterator[_Record]:
-    with open(path, encoding="utf-8-sig") as handle:
-        try:
-            lines = list(handle)
-        except UnicodeDecodeError as exc:
-            raise TlzooError(f"{path}: not UTF-8 text (byte {exc.start}); expected UTF-8 JSON lines") from exc
-    count = 0
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            value = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise TlzooError(f"{path}, line {number}: not valid JSON ({exc.msg}); expected one "
-                             f"{{\"id\", \"question\", \"context\", \"answers\"}} object per line") from exc
+    expected = '{"id", "question", "context", "answers"} object per line'
+    for count, (number, value) in enumerate(iter_jsonl(path, expected)):
         yield _flat_record(value, f"{path}, line {number}", str(count))
-        count += 1
 
 
 def _json_records(path: str) -> Iterator[_Record]:
