@@ -4,7 +4,9 @@
   optional task prefix, T5's ``"translate English to German: "``) feeds the encoder, the target
   becomes the labels; the model shifts them right behind its decoder start token. A leading label
   token equal to that start token is dropped (a BERT tokenizer puts [CLS] first, which is also a
-  BERT2BERT decoder's start), so the decoder never learns to repeat its start token.
+  BERT2BERT decoder's start), so the decoder never learns to repeat its start token. Labels end
+  on the end token even when the tokenizer adds none (GPT-2-style BPE vocabularies don't), or the
+  model would never learn to stop.
 - **decoder** (a causal LM such as SmolLM2): one sequence ``prompt + target + end`` where the prompt
   reads ``"{Instruction}:\\n{source}\\n{Target name}:"``; the labels are -100 over the prompt so the
   loss covers the target only. Training batches are right-padded, generation prompts left-padded.
@@ -168,8 +170,9 @@ class Seq2SeqTask(BaseTask):
         if training:
             labels = tokenizer(text_target=examples["target"], max_length=self.options.max_target_length,
                                truncation=True)["input_ids"]
-            start = state["decoder_start_token_id"]
-            features["labels"] = [ids[1:] if ids and ids[0] == start else ids for ids in labels]
+            start, end = state["decoder_start_token_id"], end_token_id(tokenizer)
+            labels = [ids[1:] if ids and ids[0] == start else ids for ids in labels]
+            features["labels"] = [ids if ids and ids[-1] == end else ids + [end] for ids in labels]
         return features
 
     def _decoder_features(self, examples: Mapping[str, list], tokenizer: Any, max_length: int,

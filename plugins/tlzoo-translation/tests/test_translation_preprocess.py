@@ -114,3 +114,15 @@ def test_encoder_backbone_is_refused() -> None:
 
     with pytest.raises(TlzooError, match="needs an encoder-decoder or a decoder backbone"):
         TranslationTask().build_model(resolve_backbone("tiny-bert"), {})
+
+
+def test_encoder_decoder_labels_end_on_the_end_token_when_the_tokenizer_adds_none() -> None:
+    """GPT-2-style BPE tokenizers add no EOS; without one appended the model never learns to stop."""
+    from tokenizers import processors
+
+    task, tokenizer, state, _ = prepared(resolve_backbone("tiny-bart"))
+    tokenizer.backend_tokenizer.post_processor = processors.TemplateProcessing(single="$A", pair="$A $B")
+    assert tokenizer(text_target=EXAMPLES["target"][1])["input_ids"][-1] != tokenizer.sep_token_id
+    labels = task.preprocess(EXAMPLES, tokenizer, state, 64, True)["labels"]
+    plain = tokenizer(text_target=EXAMPLES["target"], add_special_tokens=False)["input_ids"]
+    assert labels == [ids + [tokenizer.sep_token_id] for ids in plain]
