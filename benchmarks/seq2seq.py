@@ -213,6 +213,11 @@ def main(quick: bool, encoder_decoder: str | None) -> None:
             publish("seq2seq", "seq2seq", results, render(results), quick)  # a late failure keeps earlier runs
 
 
+def best(runs: list[dict[str, Any]], task: str, metric: str) -> str:
+    scored = [run for run in runs if run["task"] == task]
+    return f"`{Path(max(scored, key=lambda run: run['test'][metric])['backbone']).name}`" if scored else "none"
+
+
 def render(r: dict[str, Any]) -> str:
     translation = ["| route | backbone | BLEU | chrF | gen. words | distinct | writes German | train samples/s | "
                    "pairs seen | peak RSS MB |", "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
@@ -220,7 +225,8 @@ def render(r: dict[str, Any]) -> str:
                      "train samples/s | abstracts seen | peak RSS MB |",
                      "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     signature = ""
-    for run in r["runs"]:
+    runs = sorted(r["runs"], key=lambda run: run["route"])
+    for run in runs:
         test, common_cells = run["test"], f"| {run['route']} | `{Path(run['backbone']).name}` |"
         tail = (f"{run['samples_per_second']:.2f} | {run['samples']:,} | {run['peak_rss_mb']:.0f} |")
         if run["task"] == "translation":
@@ -250,6 +256,9 @@ def render(r: dict[str, Any]) -> str:
         "vocabulary strips the umlauts). No pretrained T5/BART/Marian can be downloaded or pip-installed on "
         "these machines, so route 1 runs on a randomly initialised BART folder (SmolLM2's tokenizer) as a "
         "no-pretraining control; give a pretrained folder with `--encoder-decoder PATH` to add it.", "",
+        f"Best route by the primary metric: {best(runs, 'translation', 'bleu')} for translation (BLEU), "
+        f"{best(runs, 'summarization', 'rougeL')} for summarization (ROUGE-L); each plugin's default backbone "
+        "is chosen from this line.", "",
         f"Speed against the HF reference, same run: {speed['steps']} steps of {SPEED['batch_size']} Multi30k pairs "
         f"on `{SPEED['backbone']}`, length-grouped batches, fp32: Seq2SeqTrainer "
         f"{speed['trainer']['samples_per_second']:.2f} samples/s, tlzoo {speed['tlzoo']['samples_per_second']:.2f} "
