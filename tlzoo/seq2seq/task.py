@@ -171,8 +171,9 @@ class Seq2SeqTask(BaseTask):
             labels = tokenizer(text_target=examples["target"], max_length=self.options.max_target_length,
                                truncation=True)["input_ids"]
             start, end = state["decoder_start_token_id"], end_token_id(tokenizer)
+            room = max(self.options.max_target_length - 1, 1)
             labels = [ids[1:] if ids and ids[0] == start else ids for ids in labels]
-            features["labels"] = [ids if ids and ids[-1] == end else ids + [end] for ids in labels]
+            features["labels"] = [ids if ids and ids[-1] == end else ids[:room] + [end] for ids in labels]
         return features
 
     def _decoder_features(self, examples: Mapping[str, list], tokenizer: Any, max_length: int,

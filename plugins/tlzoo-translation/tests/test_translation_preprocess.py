@@ -126,3 +126,6 @@ def test_encoder_decoder_labels_end_on_the_end_token_when_the_tokenizer_adds_non
     labels = task.preprocess(EXAMPLES, tokenizer, state, 64, True)["labels"]
     plain = tokenizer(text_target=EXAMPLES["target"], add_special_tokens=False)["input_ids"]
     assert labels == [ids + [tokenizer.sep_token_id] for ids in plain]
+    task.options.max_target_length = 3  # a cut target still ends on the end token, within the limit
+    labels = task.preprocess(EXAMPLES, tokenizer, state, 64, True)["labels"]
+    assert labels == [plain[0][:2] + [tokenizer.sep_token_id], plain[1][:2] + [tokenizer.sep_token_id]]
