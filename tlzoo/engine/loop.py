@@ -256,7 +256,7 @@ class FitLoop:
         action()
         self._clock_start += time.perf_counter() - paused
 
-    def _optimizer_step(self, group: list[list[int]]) -> float:
+    def _optimizer_step(self, group: list[list[dict[str, Any]]]) -> float:
         total = 0.0
         for index, rows in enumerate(group):
             batch = self._batch(self._my_slice(rows))

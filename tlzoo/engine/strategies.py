@@ -29,7 +29,7 @@ def backbone_module(model: Any) -> torch.nn.Module:
 def head_module_names(model: Any) -> list[str]:
     """Top-level children with weights that are not the backbone: the task head(s).
 
-    None when the model is its own base (e.g. ``EncoderDecoderModel``, whose output layer lives
+    Empty when the model is its own base (e.g. ``EncoderDecoderModel``, whose output layer lives
     inside the decoder): then everything is backbone.
     """
     body = backbone_module(model)
