@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import json
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +16,11 @@ class Predictor:
         self.folder, self.manifest, self.task = folder, manifest, task
         self.model, self.tokenizer = model, tokenizer
         self.state = manifest["state"]
-        self.config = TrainConfig(**manifest["config"])
+        try:
+            self.config = TrainConfig(**manifest["config"])
+        except (TypeError, ValueError, TlzooError) as exc:
+            raise TlzooError(f"{folder / 'tlzoo.json'} is corrupt (its config: {exc}); retrain the model or "
+                             f"restore the folder from a copy") from exc
         self.collator = task.collator(tokenizer, model)
         import torch
 
@@ -26,24 +29,25 @@ class Predictor:
 
     @classmethod
     def load(cls, path: str) -> Predictor:
-        from tlzoo.engine.output import MANIFEST
-        from tlzoo.engine.run import task_class
+        from tlzoo.engine.model_folder import check_files, read_manifest, task_spec
 
         folder = Path(path)
-        manifest_path = folder / MANIFEST
-        if not manifest_path.is_file():
-            raise TlzooError(f"{path} is not a tlzoo model folder (no {MANIFEST}); train one with 'tlzoo train'")
-        manifest = json.loads(manifest_path.read_text())
-        task_cls, _ = task_class(manifest["task"])
+        manifest = read_manifest(folder)
+        task_cls = task_spec(folder, manifest).load()
+        check_files(folder)
         task = task_cls(manifest.get("task_options") or {})
         import transformers
 
         from tlzoo.engine.progress import quiet_libraries
 
         quiet_libraries(True)
-        model = getattr(transformers, manifest["model_class"]).from_pretrained(folder, use_safetensors=True)
+        model_class = getattr(transformers, manifest["model_class"], None)
+        if model_class is None:
+            raise TlzooError(f"{folder / 'tlzoo.json'}: unknown model class {manifest['model_class']!r} "
+                             f"(transformers {transformers.__version__})")
+        model = _load_part(folder, "the model", lambda: model_class.from_pretrained(folder, use_safetensors=True))
         model.eval()
-        tokenizer = transformers.AutoTokenizer.from_pretrained(folder)
+        tokenizer = _load_part(folder, "the tokenizer", lambda: transformers.AutoTokenizer.from_pretrained(folder))
         return cls(folder, manifest, task, model, tokenizer)
 
     @property
@@ -52,11 +56,19 @@ class Predictor:
 
         return min(self.config.max_length, _model_limit(self.tokenizer))
 
-    def predict(self, inputs: Sequence[Any], batch_size: int | None = None) -> list[dict[str, Any]]:
-        """One prediction (a JSON-ready dict) per input: strings or dicts in the task's input schema."""
+    def predict(self, inputs: str | Mapping[str, Any] | Sequence[Any],
+                batch_size: int | None = None) -> list[dict[str, Any]]:
+        """One prediction (a JSON-ready dict) per input, in order: strings or dicts in the task's input schema.
+
+        A single string or dict is one input (the result is still a list, of one prediction).
+        """
         from tlzoo.engine.data import tokenize
         from tlzoo.engine.inference import run_forward
 
+        if isinstance(inputs, (str, Mapping)):
+            inputs = [inputs]
+        elif not isinstance(inputs, Sequence):
+            raise TlzooError(f"predict() takes a string, a dict or a list of them, not {type(inputs).__name__}")
         if not inputs:
             return []
         examples = self.task.inputs_to_examples(list(inputs))
@@ -78,3 +90,13 @@ class Predictor:
             self.config.eval_batch_size = batch_size
         return evaluate_model(self.task, self.model, EvalSet(examples, features, path), self.collator,
                               self.config, self.state, device=self.device)
+
+
+def _load_part(folder: Path, what: str, load: Callable[[], Any]) -> Any:
+    """``load()``, with a failure (files removed or damaged after the checks) as one line naming the folder."""
+    try:
+        return load()
+    except (OSError, ValueError, RuntimeError, KeyError) as exc:
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+        raise TlzooError(f"{folder}: {what} could not be loaded ({reason}); retrain the model or restore the "
+                         f"folder from a copy") from exc
