@@ -122,33 +122,6 @@ def evaluate_command(model_dir: str, data: str, output: str | None, batch_size: 
     _write_atomically(target, text + "\n")
 
 
-def _read_inputs(path: str) -> list[Any]:
-    """Inputs from a file (``-``: standard input): JSON lines for .jsonl (or, without a .txt suffix, when
-    the first line is an object), else one text per line."""
-    if path != "-" and (not Path(path).exists() or Path(path).is_dir()):
-        raise TlzooError(f"input file {path} does not exist")
-    with open(0 if path == "-" else path, encoding="utf-8", closefd=path != "-") as handle:
-        lines = handle.read().splitlines()
-    inputs: list[Any] = []
-    suffix = "" if path == "-" else Path(path).suffix.lower()
-    first = next((x for x in lines if x.strip()), "").lstrip()
-    is_jsonl = suffix in (".jsonl", ".json") or (suffix != ".txt" and first.startswith("{"))
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        if not is_jsonl:
-            inputs.append(line)
-            continue
-        try:
-            inputs.append(json.loads(line))
-        except json.JSONDecodeError as exc:
-            raise TlzooError(f"{path}, line {number}: not valid JSON ({exc.msg}); expected one input "
-                             f"per line") from exc
-    if not inputs:
-        raise TlzooError(f"input file {path} is empty; expected one input per line")
-    return inputs
-
-
 def _write_atomically(target: Path, text: str) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     handle, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
@@ -160,18 +133,26 @@ def _write_atomically(target: Path, text: str) -> None:
 @click.command("predict", context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
 @click.argument("model_dir", type=click.Path(file_okay=False))
 @click.option("--text", multiple=True, help="An input text (repeatable).")
+@click.option("--text-pair", multiple=True,
+              help="The second text of a pair, for tasks that take pairs (repeatable; pairs with --text in order).")
 @click.option("--input", "input_file", type=click.Path(dir_okay=False),
-              help="A file of inputs, one per line: texts, or JSON objects (.jsonl); '-' reads standard input.")
+              help="A file of inputs, one per row: .txt (one text per line), .csv/.tsv (a column per input "
+                   "field), .jsonl (one JSON object per line); '-' reads standard input.")
 @click.option("--output", type=click.Path(dir_okay=False), help="Write JSON lines here instead of stdout.")
 @click.option("--batch-size", type=int, help="Prediction batch size.")
 @click.pass_context
-def predict_command(ctx: click.Context, model_dir: str, text: tuple[str, ...], input_file: str | None,
-                    output: str | None, batch_size: int | None) -> None:
-    """Predict with a trained model. Structured inputs: --question Q --context C, or a .jsonl file."""
-    fields = _extra_options(ctx.args, "input fields")
-    inputs: list[Any] = list(text) + ([fields] if fields else [])
+def predict_command(ctx: click.Context, model_dir: str, text: tuple[str, ...], text_pair: tuple[str, ...],
+                    input_file: str | None, output: str | None, batch_size: int | None) -> None:
+    """Predict with a trained model: one JSON line per input, in order (a blank input row gives the
+    prediction on an empty input). Structured inputs: the task's fields (--question Q --context C) or a file."""
+    from tlzoo.data.inputs import InputFields, command_line_inputs, read_inputs
+    from tlzoo.engine.model_folder import read_manifest, task_spec
+
+    fields = InputFields.of(task_spec(model_dir, read_manifest(model_dir)))
+    options = [opt for param in ctx.command.params for opt in param.opts if opt.startswith("--")]
+    inputs = command_line_inputs(text, text_pair, ctx.args, fields, options)
     if input_file:
-        inputs += _read_inputs(input_file)
+        inputs += read_inputs(input_file, fields)
     if not inputs:
         raise TlzooError("nothing to predict: pass --text, --input FILE or the task's input fields")
     import tlzoo
