@@ -62,6 +62,18 @@ def _check_table(path: str, delimiter: str, quoting: int) -> int:
     return records
 
 
+def _check_json_start(path: str) -> None:
+    """A JSON file opens with a list or an object (JSON lines). Arrow's reader crashes the process
+    (a segmentation fault) on a file that starts with a bare value such as ``null``."""
+    with open(path, encoding="utf-8-sig") as handle:
+        raw = handle.read(4096)
+    head = raw.lstrip()
+    if head and head[0] not in "[{":
+        line = 1 + raw[:len(raw) - len(head)].count("\n")
+        raise TlzooError(f"{path}, line {line}: expected a JSON list of objects or one JSON object per line, "
+                         f"got {head[:20]!r}")
+
+
 def read_table(path: str, fmt: str | None = None, streaming: bool = False) -> Any:
     """Load ``path`` with the matching ``datasets`` builder after a streaming syntax check.
 
@@ -81,6 +93,8 @@ def read_table(path: str, fmt: str | None = None, streaming: bool = False) -> An
         elif fmt in ("csv", "tsv"):
             delimiter, quoting = ("\t", csv.QUOTE_NONE) if fmt == "tsv" else (",", csv.QUOTE_MINIMAL)
             records = _check_table(path, delimiter, quoting)
+        elif fmt == "json":
+            _check_json_start(path)
     except UnicodeDecodeError as exc:
         raise TlzooError(f"{path}: not UTF-8 text (byte {exc.start}); expected a UTF-8 {fmt} file") from exc
     if records == 0:
