@@ -89,7 +89,7 @@ def test_cli_train_predict_evaluate(tmp_path: Path) -> None:
                                 str(tmp_path / "p.jsonl")], capture_output=True, text=True)
     assert predicted.returncode == 0, predicted.stderr
     lines = [json.loads(line) for line in (tmp_path / "p.jsonl").read_text().splitlines()]
-    assert len(lines) == 2 and all(line["label"] in ("negative", "positive") for line in lines)
+    assert len(lines) == 3 and all(line["label"] in ("negative", "positive") for line in lines)  # blank: ""
     piped = subprocess.run([*tlzoo_cli, "predict", str(out), "--input", "-"], input='{"text": "so good"}\n',
                            capture_output=True, text=True)
     assert piped.returncode == 0, piped.stderr
