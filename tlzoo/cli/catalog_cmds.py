@@ -18,15 +18,17 @@ def _spec_row(spec: Spec) -> dict[str, str]:
 
 @click.command("list")
 @click.argument("kind", required=False, type=click.Choice(sorted(_PLURAL)))
-@click.option("--available", is_flag=True, help="Show indexed plugins (registry.yaml) that are not installed.")
+@click.option("--available", is_flag=True,
+              help="Show the plugin index (registry.yaml): each plugin, installed or not, and where "
+                   "'tlzoo install' gets it.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def list_command(kind: str | None, available: bool, as_json: bool) -> None:
     """List components (tasks, backbones, heads, metrics, datasets)."""
     if available:
-        from tlzoo.index import not_installed
+        from tlzoo.index import availability
 
-        rows = [entry.as_row() for entry in not_installed()]
-        columns = ["name", "requirement", "provides", "description"]
+        rows = availability()
+        columns = ["name", "status", "source", "provides", "description"]
     else:
         from tlzoo.catalog import registry
 

@@ -36,13 +36,18 @@ def _loaded_plugins() -> dict[str, dict[str, str]]:
 def install_command(names: tuple[str, ...], editable: bool, upgrade: bool) -> None:
     """Install plugins by index name (e.g. 'ner' or 'tlzoo-ner') or as plain pip requirements.
 
-    Indexed plugins that do not support this tlzoo's plugin API are refused before pip runs.
+    An indexed plugin installs from its folder in this checkout (e.g. plugins/tlzoo-ner), else from the
+    package index. Indexed plugins that do not support this tlzoo's plugin API are refused before pip runs.
     """
-    from tlzoo.index import install_args, load_index, run_pip
+    from tlzoo.index import index_hint, install_args, load_index, run_pip
 
-    args = install_args(names, load_index(), editable=editable)
+    index = load_index()
+    args = install_args(names, index, editable=editable)
     before = _loaded_plugins()
-    run_pip(["install", *(["--upgrade"] if upgrade else []), *args])
+    try:
+        run_pip(["install", *(["--upgrade"] if upgrade else []), *args])
+    except TlzooError as exc:
+        raise TlzooError(f"{exc}{index_hint(names, index)}") from exc
     after = _loaded_plugins()
     broken = []
     for dist, info in sorted(after.items()):
@@ -78,7 +83,7 @@ def new_command(name: str, task_kind: str, output: Path) -> None:
 
     folder = write_plugin(name, output, task_kind=task_kind)
     click.echo(f"created {folder}")
-    click.echo(f"next: pip install -e {folder} && tlzoo check {folder.name}")
+    click.echo(f"next: tlzoo install -e {folder} && tlzoo check {folder.name}")
 
 
 @click.command("check")
