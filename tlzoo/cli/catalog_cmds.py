@@ -113,7 +113,7 @@ def _echo_task_facts(item: dict) -> None:
                + (f"; datasets: {', '.join(formats['datasets'])}" if formats["datasets"] else ""))
 
 
-@click.command("plugins")
+@click.command("plugins", short_help="Show installed plugins, their versions and load errors.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def plugins_command(as_json: bool) -> None:
     """Show installed plugins: distribution, version, hooks, components and any load error."""
@@ -131,7 +131,7 @@ def plugins_command(as_json: bool) -> None:
     print_table(rows, ["plugin", "distribution", "version", "hooks", "components", "status"])
 
 
-@click.command("sample")
+@click.command("sample", short_help="Print the path of TASK's built-in sample data.")
 @click.argument("task")
 @click.option("--split", type=click.Choice(["train", "validation"]), default="train", show_default=True)
 def sample_command(task: str, split: str) -> None:

@@ -108,7 +108,7 @@ def train_command(ctx: click.Context, task: str | None, config_file: str | None,
     click.echo(f"model saved to {result.output_dir} (curves: {Path(result.output_dir) / 'curves.png'})")
 
 
-@click.command("evaluate")
+@click.command("evaluate", short_help="Score a trained model on a labelled file.")
 @click.argument("model_dir", type=click.Path(file_okay=False))
 @click.option("--data", required=True, type=click.Path(dir_okay=False), help="Labelled file to score.")
 @click.option("--output", type=click.Path(dir_okay=False), help="Write the metrics JSON here.")
