@@ -328,7 +328,9 @@ def uninstall_args(names: Sequence[str], index: Index) -> list[str]:
         entry = index.resolve(name)
         project = installed_plugin(entry.project if entry else name)
         if project is None:
-            raise TlzooError(f"{entry.name if entry else name} is not installed (see 'tlzoo plugins')")
+            close = [] if entry else [c for c in index.close_names(name) if installed_plugin(c)]
+            hint = f"; did you mean {' or '.join(map(repr, close))}?" if close else ""
+            raise TlzooError(f"{entry.name if entry else name} is not installed{hint} (see 'tlzoo plugins')")
         if canonical(project) == "tlzoo":
             raise TlzooError("refusing to uninstall the tlzoo core; use 'pip uninstall tlzoo' if you mean it")
         if not metadata.distribution(project).entry_points.select(group=ENTRY_POINT_GROUP):
