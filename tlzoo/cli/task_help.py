@@ -25,8 +25,9 @@ class TrainCommand(click.Command):
 
     def _task_in(self, ctx: click.Context, args: list[str]) -> str | None:
         """The first argument that is neither an option nor an option's value."""
-        takes_value = {opt for p in self.get_params(ctx) if isinstance(p, click.Option) and not p.is_flag
-                       for opt in p.opts}
+        options = [p for p in self.get_params(ctx) if isinstance(p, click.Option)]
+        takes_value = {opt for p in options if not p.is_flag for opt in p.opts}
+        flags = {opt for p in options if p.is_flag for opt in (*p.opts, *p.secondary_opts)}
         items = iter(args)
         for arg in items:
             if arg == "--":
@@ -35,7 +36,7 @@ class TrainCommand(click.Command):
                 return arg
             if "=" in arg:
                 continue
-            if arg in takes_value or (arg.startswith("--") and arg not in _flags(self, ctx)):
+            if arg in takes_value or (arg.startswith("--") and arg not in flags):
                 next(items, None)  # a known option's value, or a task option's (--text-column text)
         return None
 
@@ -68,11 +69,6 @@ class TrainCommand(click.Command):
             formatter.write_paragraph()
             formatter.write_text("'tlzoo train TASK --help' adds TASK's own options and the defaults it "
                                  "sets (see 'tlzoo list tasks').")
-
-
-def _flags(command: click.Command, ctx: click.Context) -> set[str]:
-    return {opt for p in command.get_params(ctx) if isinstance(p, click.Option) and p.is_flag
-            for opt in (*p.opts, *p.secondary_opts)}
 
 
 def _load_task(name: str) -> tuple[Any, str | None]:
