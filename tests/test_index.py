@@ -100,8 +100,8 @@ def test_not_installed_uses_distribution_metadata(tmp_path: Path) -> None:
     assert [e.name for e in not_installed(index)] == [absent]
 
 
-def test_list_available_shows_indexed_plugins_that_are_not_installed(tmp_path: Path,
-                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_list_available_shows_indexed_plugins_and_whether_each_is_installed(tmp_path: Path,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     path = write_index(tmp_path, entry(name="pluggy", requirement="pluggy"),
                        entry(name="tlzoo-elsewhere", requirement="tlzoo-elsewhere",
                              provides=["task:a", "metric:b"]))
@@ -109,10 +109,12 @@ def test_list_available_shows_indexed_plugins_that_are_not_installed(tmp_path: P
     result = CliRunner().invoke(cli, ["list", "--available", "--json"])
     assert result.exit_code == 0, result.output
     rows = json.loads(result.output)
-    assert [r["name"] for r in rows] == ["tlzoo-elsewhere"]
-    assert rows[0]["provides"] == "task:a, metric:b" and rows[0]["description"] == "A demo plugin."
+    assert [r["name"] for r in rows] == ["pluggy", "tlzoo-elsewhere"]
+    assert rows[0]["status"].startswith("installed ") and rows[1]["status"] == "not installed"
+    assert rows[1]["source"] == "tlzoo-elsewhere (package index)", "no plugin folder next to this index"
+    assert rows[1]["provides"] == "task:a, metric:b" and rows[1]["description"] == "A demo plugin."
     table = CliRunner().invoke(cli, ["list", "--available"])
-    assert table.output.splitlines()[0].split() == ["NAME", "REQUIREMENT", "PROVIDES", "DESCRIPTION"]
+    assert table.output.splitlines()[0].split() == ["NAME", "STATUS", "SOURCE", "PROVIDES", "DESCRIPTION"]
 
 
 def test_resolve_accepts_short_and_normalised_names(tmp_path: Path) -> None:

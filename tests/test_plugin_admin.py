@@ -56,9 +56,9 @@ def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 # --- install plans ----------------------------------------------------------------------------------
 
 
-def test_indexed_names_install_their_requirement(index: Index) -> None:
+def test_indexed_names_install_from_their_folder_in_this_checkout(index: Index) -> None:
     assert install_args(["ner", "tlzoo-qa", "Tlzoo_Translation"], index) == [
-        "tlzoo-ner", "tlzoo-qa", "tlzoo-translation"]
+        str(ROOT / "plugins" / name) for name in ("tlzoo-ner", "tlzoo-qa", "tlzoo-translation")]
 
 
 def test_editable_installs_the_in_repo_source(index: Index) -> None:
@@ -145,7 +145,7 @@ def test_cli_install_runs_pip_and_reports_what_loaded(monkeypatch: pytest.Monkey
     pip = Pip(monkeypatch, after={"tlzoo-ner": {"version": "0.1.0", "error": "", "components": "task:ner"}})
     result = invoke("install", "ner", "-U")
     assert result.exit_code == 0, result.output
-    assert pip.calls == [["install", "--upgrade", "tlzoo-ner"]]
+    assert pip.calls == [["install", "--upgrade", str(ROOT / "plugins" / "tlzoo-ner")]]
     assert "installed tlzoo-ner 0.1.0: task:ner" in result.output
 
 

@@ -94,6 +94,16 @@ class Index:
         shorts = {short_name(e.name): e.name for e in self.entries}
         return [shorts[s] for s in difflib.get_close_matches(short_name(name), list(shorts), n=3, cutoff=0.6)]
 
+    def local_source(self, entry: IndexEntry) -> Path | None:
+        """The plugin's folder in the checkout that holds this index, when there is one."""
+        folder = self.source.parent / entry.path if entry.path else None
+        return folder if folder is not None and (folder / "pyproject.toml").is_file() else None
+
+    def install_source(self, entry: IndexEntry) -> str:
+        """What ``tlzoo install`` installs ``entry`` from: its folder in this checkout, else its requirement."""
+        folder = self.local_source(entry)
+        return str(folder) if folder is not None else entry.requirement
+
     def source_dir(self, entry: IndexEntry) -> Path:
         """The in-repo source folder of ``entry``, for editable installs."""
         if not entry.path:
@@ -231,6 +241,20 @@ def not_installed(index: Index | None = None) -> list[IndexEntry]:
     return [e for e in (index or load_index()).entries if e.installed_version() is None]
 
 
+def availability(index: Index | None = None) -> list[dict[str, str]]:
+    """Every indexed plugin as a row: whether it is installed, and where ``tlzoo install`` gets it."""
+    index = index or load_index()
+    rows = []
+    for entry in index.entries:
+        version = entry.installed_version()
+        folder = index.local_source(entry)
+        source = (folder.relative_to(index.source.parent).as_posix() if folder is not None
+                  else f"{entry.requirement} (package index)")
+        rows.append({**entry.as_row(), "status": f"installed {version}" if version else "not installed",
+                     "source": source})
+    return rows
+
+
 # --- pip plans: pure functions from names to pip arguments, so they can be tested without pip ---------
 
 
@@ -242,9 +266,11 @@ def _is_bare_name(text: str) -> bool:
 def install_args(names: Sequence[str], index: Index, editable: bool = False) -> list[str]:
     """``pip install`` arguments for ``names``; refuses incompatible indexed plugins before pip runs.
 
-    Indexed names (with or without ``tlzoo-``) install their ``requirement``, or with ``editable``
-    their in-repo source folder. Anything else is passed to pip as a plain requirement (a name with a
-    version, a path, a URL), except a bare name that looks like a typo of an indexed one.
+    Indexed names (with or without ``tlzoo-``) install from their folder in the checkout that holds the
+    index (the plugins of this repository are not published on a package index; the folder also
+    matches this checkout's core), else their ``requirement``; with ``editable`` the folder must exist.
+    Anything else is passed to pip as a plain requirement (a name with a version, a path, a URL),
+    except a bare name that looks like a typo of an indexed one.
     """
     if not names:
         raise TlzooError("name at least one plugin to install (see 'tlzoo list --available')")
@@ -263,8 +289,19 @@ def install_args(names: Sequence[str], index: Index, editable: bool = False) -> 
             raise TlzooError(
                 f"{entry.name} supports tlzoo plugin API {entry.tlzoo_api}, but this tlzoo provides "
                 f"{API_VERSION}; install a tlzoo release in that range or wait for a compatible {entry.name}")
-        args += ["-e", str(index.source_dir(entry))] if editable else [entry.requirement]
+        args += ["-e", str(index.source_dir(entry))] if editable else [index.install_source(entry)]
     return args
+
+
+def index_hint(names: Sequence[str], index: Index) -> str:
+    """For a failed pip run: how to get the indexed plugins among ``names`` that pip had to find on the
+    package index (the repository's plugins are installed from a checkout, not published)."""
+    wanted = [e for e in map(index.resolve, names) if e is not None and index.local_source(e) is None]
+    if not wanted:
+        return ""
+    listed = ", ".join(e.name for e in wanted)
+    return (f"; if the package index has no {listed}, install from a tlzoo checkout: run 'tlzoo install' with "
+            f"{REGISTRY_ENV} set to the checkout's registry.yaml (it installs from the folders the index names)")
 
 
 def installed_plugin(name: str) -> str | None:
@@ -291,7 +328,9 @@ def uninstall_args(names: Sequence[str], index: Index) -> list[str]:
         entry = index.resolve(name)
         project = installed_plugin(entry.project if entry else name)
         if project is None:
-            raise TlzooError(f"{entry.name if entry else name} is not installed (see 'tlzoo plugins')")
+            close = [] if entry else [c for c in index.close_names(name) if installed_plugin(c)]
+            hint = f"; did you mean {' or '.join(map(repr, close))}?" if close else ""
+            raise TlzooError(f"{entry.name if entry else name} is not installed{hint} (see 'tlzoo plugins')")
         if canonical(project) == "tlzoo":
             raise TlzooError("refusing to uninstall the tlzoo core; use 'pip uninstall tlzoo' if you mean it")
         if not metadata.distribution(project).entry_points.select(group=ENTRY_POINT_GROUP):

@@ -33,6 +33,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 from tlzoo.api import TlzooError
+from tlzoo.suggest import did_you_mean
 
 
 @dataclasses.dataclass
@@ -132,7 +133,8 @@ def make_options(options_class: type[TaskOptions], values: Mapping[str, Any]) ->
     fields = {f.name for f in dataclasses.fields(options_class)}
     unknown = sorted(set(values) - fields)
     if unknown:
-        raise TlzooError(f"unknown task option(s) {', '.join(unknown)}; this task accepts: "
+        hints = "".join(did_you_mean(name, fields) for name in unknown)
+        raise TlzooError(f"unknown task option(s) {', '.join(map(repr, unknown))}{hints}; this task accepts: "
                          f"{', '.join(sorted(fields)) or '(none)'}")
     return options_class(**{k: _coerce(options_class, k, v) for k, v in values.items()})
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from tlzoo.api import TlzooError
 from tlzoo.hub import HUB_HOST, hub_reachable
+from tlzoo.suggest import did_you_mean
 
 
 def _transformers_class(name: str) -> Any:
@@ -169,4 +170,8 @@ def resolve_backbone(name_or_path: str) -> Any:
         return encoder_decoder_pair(name_or_path)
     if name_or_path.startswith((".", "/", "~")):
         raise TlzooError(f"backbone folder {name_or_path!r} does not exist")
+    if "/" not in name_or_path:  # hub ids with an owner keep their path: 'tiny-bret' is a typo, not a model
+        hint = did_you_mean(name_or_path, [s.name for s in registry().specs("backbone")])
+        if hint:
+            raise TlzooError(f"no backbone named {name_or_path!r}{hint} (see 'tlzoo list backbones')")
     return from_hub(name_or_path)

@@ -18,15 +18,17 @@ def _spec_row(spec: Spec) -> dict[str, str]:
 
 @click.command("list")
 @click.argument("kind", required=False, type=click.Choice(sorted(_PLURAL)))
-@click.option("--available", is_flag=True, help="Show indexed plugins (registry.yaml) that are not installed.")
+@click.option("--available", is_flag=True,
+              help="Show the plugin index (registry.yaml): each plugin, installed or not, and where "
+                   "'tlzoo install' gets it.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def list_command(kind: str | None, available: bool, as_json: bool) -> None:
     """List components (tasks, backbones, heads, metrics, datasets)."""
     if available:
-        from tlzoo.index import not_installed
+        from tlzoo.index import availability
 
-        rows = [entry.as_row() for entry in not_installed()]
-        columns = ["name", "requirement", "provides", "description"]
+        rows = availability()
+        columns = ["name", "status", "source", "provides", "description"]
     else:
         from tlzoo.catalog import registry
 
@@ -59,9 +61,10 @@ def info_command(name: str, as_json: bool) -> None:
     found = registry().find(name)
     if not found:
         raise TlzooError(registry().missing_message(name))
-    payload = [{**_spec_row(s), "factory": s.factory, "metadata": dict(s.metadata)} for s in found]
+    payload = [{**_spec_row(s), "factory": s.factory, "metadata": dict(s.metadata),
+                **(_task_facts(s) if s.kind == "task" else {})} for s in found]
     if as_json:
-        click.echo(json.dumps(payload, indent=2))
+        click.echo(json.dumps(payload, indent=2, default=str))
         return
     for item in payload:
         click.echo(f"{item['name']} ({item['kind']}, from {item['plugin']})")
@@ -69,9 +72,48 @@ def info_command(name: str, as_json: bool) -> None:
         click.echo(f"  factory: {item['factory']}")
         for key, value in item["metadata"].items():
             click.echo(f"  {key}: {value}")
+        if item["kind"] == "task":
+            _echo_task_facts(item)
 
 
-@click.command("plugins")
+def _task_facts(spec: Spec) -> dict[str, object]:
+    """The task's options and defaults, read from its class, and where its data formats are described."""
+    from tlzoo.catalog import registry
+    from tlzoo.taskdoc import describe_task, readme_location
+
+    datasets = [f"{s.name} ({', '.join(s.metadata.get('formats') or []) or 'see its description'})"
+                for s in registry().specs("dataset") if s.plugin == spec.plugin]
+    facts: dict[str, object] = {"data_formats": {"readme": readme_location(spec.plugin) if spec.plugin else "",
+                                                 "datasets": datasets}}
+    try:
+        facts.update(describe_task(spec.load()))
+    except Exception as exc:  # a broken plugin must not break 'info': say why its options are unknown
+        facts["error"] = f"cannot import {spec.factory}: {type(exc).__name__}: {exc}"
+    return facts
+
+
+def _echo_task_facts(item: dict) -> None:
+    from tlzoo.taskdoc import show_value
+
+    if "error" in item:
+        click.echo(f"  options: unknown ({item['error']})")
+    else:
+        name = item["name"]
+        click.echo(f"  options (tlzoo train {name} --OPTION VALUE, or OPTION: VALUE in a --config file):")
+        for option in item["options"] or []:
+            click.echo(f"    {option['flag']} {option['type']}  [default: {show_value(option['default'])}]")
+            if option["help"]:
+                click.echo(f"        {option['help']}")
+        if not item["options"]:
+            click.echo("    (none)")
+        shown = ", ".join(f"{k}={show_value(v)}" for k, v in item["task_defaults"].items())
+        click.echo(f"  task defaults (over the engine's; all in 'tlzoo train {name} --help'): {shown or '(none)'}")
+    formats = item["data_formats"]
+    click.echo(f"  data formats and examples: {formats['readme']}"
+               + (f"; datasets: {', '.join(formats['datasets'])}" if formats["datasets"] else ""))
+
+
+@click.command("plugins", short_help="Show installed plugins, their versions and load errors.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def plugins_command(as_json: bool) -> None:
     """Show installed plugins: distribution, version, hooks, components and any load error."""
@@ -89,7 +131,7 @@ def plugins_command(as_json: bool) -> None:
     print_table(rows, ["plugin", "distribution", "version", "hooks", "components", "status"])
 
 
-@click.command("sample")
+@click.command("sample", short_help="Print the path of TASK's built-in sample data.")
 @click.argument("task")
 @click.option("--split", type=click.Choice(["train", "validation"]), default="train", show_default=True)
 def sample_command(task: str, split: str) -> None:

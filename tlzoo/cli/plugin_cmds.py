@@ -28,7 +28,7 @@ def _loaded_plugins() -> dict[str, dict[str, str]]:
             for p in json.loads(result.stdout) if not p["builtin"]}
 
 
-@click.command("install")
+@click.command("install", short_help="Install plugins by index name or as pip requirements.")
 @click.argument("names", nargs=-1, required=True)
 @click.option("-e", "--editable", is_flag=True,
               help="Install indexed plugins from their source folder in this repository.")
@@ -36,13 +36,18 @@ def _loaded_plugins() -> dict[str, dict[str, str]]:
 def install_command(names: tuple[str, ...], editable: bool, upgrade: bool) -> None:
     """Install plugins by index name (e.g. 'ner' or 'tlzoo-ner') or as plain pip requirements.
 
-    Indexed plugins that do not support this tlzoo's plugin API are refused before pip runs.
+    An indexed plugin installs from its folder in this checkout (e.g. plugins/tlzoo-ner), else from the
+    package index. Indexed plugins that do not support this tlzoo's plugin API are refused before pip runs.
     """
-    from tlzoo.index import install_args, load_index, run_pip
+    from tlzoo.index import index_hint, install_args, load_index, run_pip
 
-    args = install_args(names, load_index(), editable=editable)
+    index = load_index()
+    args = install_args(names, index, editable=editable)
     before = _loaded_plugins()
-    run_pip(["install", *(["--upgrade"] if upgrade else []), *args])
+    try:
+        run_pip(["install", *(["--upgrade"] if upgrade else []), *args])
+    except TlzooError as exc:
+        raise TlzooError(f"{exc}{index_hint(names, index)}") from exc
     after = _loaded_plugins()
     broken = []
     for dist, info in sorted(after.items()):
@@ -57,7 +62,7 @@ def install_command(names: tuple[str, ...], editable: bool, upgrade: bool) -> No
                          f"(remove with 'tlzoo uninstall NAME')")
 
 
-@click.command("uninstall")
+@click.command("uninstall", short_help="Uninstall plugins (no confirmation prompt).")
 @click.argument("names", nargs=-1, required=True)
 def uninstall_command(names: tuple[str, ...]) -> None:
     """Uninstall plugins by index or distribution name (no confirmation prompt)."""
@@ -66,7 +71,7 @@ def uninstall_command(names: tuple[str, ...]) -> None:
     run_pip(["uninstall", "--yes", *uninstall_args(names, load_index())])
 
 
-@click.command("new")
+@click.command("new", short_help="Write a new plugin package tlzoo-NAME with a working task.")
 @click.argument("name")
 @click.option("--task-kind", default="classification", show_default=True,
               type=click.Choice(["classification"]), help="Which working task skeleton to start from.")
@@ -78,10 +83,10 @@ def new_command(name: str, task_kind: str, output: Path) -> None:
 
     folder = write_plugin(name, output, task_kind=task_kind)
     click.echo(f"created {folder}")
-    click.echo(f"next: pip install -e {folder} && tlzoo check {folder.name}")
+    click.echo(f"next: tlzoo install -e {folder} && tlzoo check {folder.name}")
 
 
-@click.command("check")
+@click.command("check", short_help="Run the conformance kit on an installed plugin.")
 @click.argument("name")
 @click.option("--task", "tasks", multiple=True, help="Check only this task (repeatable).")
 @click.option("--workdir", type=click.Path(file_okay=False, path_type=Path),

@@ -19,6 +19,7 @@ from typing import Any
 import click
 
 from tlzoo.api import TlzooError
+from tlzoo.cli.task_help import TrainCommand
 from tlzoo.engine.config import HELP, TrainConfig
 from tlzoo.engine.output import RUN_CONFIG
 
@@ -62,7 +63,8 @@ def _extra_options(args: list[str], what: str) -> dict[str, str]:
     return values
 
 
-@click.command("train", context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+@click.command("train", cls=TrainCommand,
+               context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
 @click.argument("task", required=False)
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), help="YAML file of options.")
 @click.option("--print-config", is_flag=True, help="Print the fully resolved configuration and exit.")
@@ -106,7 +108,7 @@ def train_command(ctx: click.Context, task: str | None, config_file: str | None,
     click.echo(f"model saved to {result.output_dir} (curves: {Path(result.output_dir) / 'curves.png'})")
 
 
-@click.command("evaluate")
+@click.command("evaluate", short_help="Score a trained model on a labelled file.")
 @click.argument("model_dir", type=click.Path(file_okay=False))
 @click.option("--data", required=True, type=click.Path(dir_okay=False), help="Labelled file to score.")
 @click.option("--output", type=click.Path(dir_okay=False), help="Write the metrics JSON here.")

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from tlzoo.api import TlzooError
+from tlzoo.suggest import did_you_mean
 
 Precision = Literal["fp32", "bf16", "fp16"]
 Strategy = Literal["full", "freeze", "lora", "gradual"]
@@ -159,8 +160,10 @@ def resolve(task_defaults: Mapping[str, Any], file_values: Mapping[str, Any],
             elif key in task_option_names:
                 task_options[key] = value
             else:
-                raise TlzooError(f"unknown option {key!r} in {layer_name}; see 'tlzoo train --help' "
-                                 f"and 'tlzoo info TASK' for the task's own options")
+                known = (set(FIELDS) | task_option_names) - {"task", "task_options", "resume"}
+                hint = did_you_mean(key, known, lambda n: f"{n!r} (--{n.replace('_', '-')})")
+                raise TlzooError(f"unknown option {key!r} in {layer_name}"
+                                 + (hint or "; see 'tlzoo train TASK --help' for the engine's and the task's options"))
     merged["task_options"] = task_options
     config = TrainConfig(**merged)
     _validate(config)

@@ -18,22 +18,19 @@ def tlzoo_register(registry) -> None:
         "single-label classification of a text or a text pair (sentiment, topic, NLI, paraphrase)",
         {"metrics": ["classification"], "primary": "accuracy", "default_backbone": "minilm-l6",
          "model_class": "AutoModelForSequenceClassification", "sample": "tlzoo_classification.sample:paths",
-         "example_inputs": _EXAMPLES, "input": _INPUT, "test_options": {"max_steps": 120},
-         "options": "text_column, text_pair_column, label_column"}))
+         "example_inputs": _EXAMPLES, "input": _INPUT, "test_options": {"max_steps": 120}}))
     registry.add(Spec(
         "multilabel-classification", "task", f"{_TASKS}:MultiLabelTask",
         "any number of labels per text (sigmoid outputs, per-label thresholds tuned on validation)",
         {"metrics": ["multilabel"], "primary": "micro_f1", "default_backbone": "minilm-l6",
          "model_class": "AutoModelForSequenceClassification",
-         "sample": "tlzoo_classification.sample:multilabel_paths", "example_inputs": _EXAMPLES, "input": _INPUT,
-         "options": "text_column, text_pair_column, label_column, label_separator"}))
+         "sample": "tlzoo_classification.sample:multilabel_paths", "example_inputs": _EXAMPLES, "input": _INPUT}))
     registry.add(Spec(
         "text-regression", "task", f"{_TASKS}:RegressionTask",
         "one real value for a text or a text pair (STS-B style similarity)",
         {"metrics": ["regression"], "primary": "pearson", "default_backbone": "minilm-l6",
          "model_class": "AutoModelForSequenceClassification",
-         "sample": "tlzoo_classification.sample:regression_paths", "example_inputs": _EXAMPLES, "input": _INPUT,
-         "options": "text_column, text_pair_column, label_column"}))
+         "sample": "tlzoo_classification.sample:regression_paths", "example_inputs": _EXAMPLES, "input": _INPUT}))
     registry.add(Spec(
         "text-table", "dataset", "tlzoo.data.tables:read_table",
         "CSV/TSV/JSON/JSONL rows with a text (and optional pair) column and a label column",

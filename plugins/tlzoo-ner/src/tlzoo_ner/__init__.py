@@ -18,8 +18,7 @@ def tlzoo_register(registry) -> None:
         "tags; CoNLL column files or JSON token/tag lists; predicts entities with character offsets",
         {"metrics": ["seqeval"], "primary": "f1", "default_backbone": "minilm-l6",
          "model_class": "AutoModelForTokenClassification", "sample": "tlzoo_ner.sample:paths",
-         "example_inputs": EXAMPLE_INPUTS, "input": {"text": "str"},
-         "options": "tag_column, token_column, label_names, label_all_subtokens"}))
+         "example_inputs": EXAMPLE_INPUTS, "input": {"text": "str"}}))
     registry.add(Spec(
         "ner-conll", "dataset", "tlzoo_ner.reader:TokenTagReader",
         "tagged sentences from CoNLL-style column files (-DOCSTART-, blank-line breaks, tag column chosen) "

@@ -19,5 +19,4 @@ def tlzoo_register(registry) -> None:
         {"metrics": ["rouge1", "rouge2", "rougeL", "rougeLsum", "gen_len", "distinct"], "primary": "rougeL",
          "default_backbone": "smollm2-135m", "test_backbone": "tiny-gpt",
          "model_class": "AutoModelForSeq2SeqLM (encoder-decoder, a+b pair) or AutoModelForCausalLM (decoder)",
-         "sample": "tlzoo_summarization.sample:paths", "example_inputs": [_EXAMPLE], "input": {"text": "str"},
-         "options": "document_column, summary_column, source_prefix, max_target_length"}))
+         "sample": "tlzoo_summarization.sample:paths", "example_inputs": [_EXAMPLE], "input": {"text": "str"}}))

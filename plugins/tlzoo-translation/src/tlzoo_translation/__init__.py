@@ -18,5 +18,4 @@ def tlzoo_register(registry) -> None:
          "model_class": "AutoModelForSeq2SeqLM (encoder-decoder, a+b pair) or AutoModelForCausalLM (decoder)",
          "sample": "tlzoo_translation.sample:paths",
          "example_inputs": ["A man is walking in the park.", "Two children are playing at the beach."],
-         "input": {"text": "str"},
-         "options": "source_lang, target_lang, source_prefix, max_target_length"}))
+         "input": {"text": "str"}}))
