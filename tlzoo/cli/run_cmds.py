@@ -132,7 +132,8 @@ def _write_atomically(target: Path, text: str) -> None:
     os.replace(tmp, target)
 
 
-@click.command("predict", context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+@click.command("predict", short_help="Predict with a trained model, one JSON line per input.",
+               context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
 @click.argument("model_dir", type=click.Path(file_okay=False))
 @click.option("--text", multiple=True, help="An input text (repeatable).")
 @click.option("--text-pair", multiple=True,
