@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import platform
 import shutil
 from collections.abc import Mapping
@@ -49,6 +48,8 @@ def make_accelerator(config: TrainConfig) -> Any:
     from accelerate.state import AcceleratorState
     from accelerate.utils import set_seed
 
+    from tlzoo.engine.launch import has_accelerator, launched_world_size
+
     world = launched_world_size()
     if world == 1:
         # Several runs in one process (the Python API, tests) may each choose their precision;
@@ -57,36 +58,13 @@ def make_accelerator(config: TrainConfig) -> Any:
     precision = {"fp32": "no", "bf16": "bf16", "fp16": "fp16"}[config.precision]
     # Without cpu=True Accelerate ignores a torchrun world on a machine with no accelerator: every
     # process then runs alone as "rank 0 of 1" and they all write the same output folder.
-    cpu = world > 1 and not _has_accelerator()
+    cpu = world > 1 and not has_accelerator()
     accelerator = Accelerator(mixed_precision=precision, rng_types=[], cpu=cpu)
     if accelerator.num_processes != world:
         raise TlzooError(f"launched {world} processes but Accelerate formed a group of "
-                         f"{accelerator.num_processes}; see 'Several processes' in docs/architecture.md")
+                         f"{accelerator.num_processes}; see 'Several processes' in docs/cli.md")
     set_seed(config.seed)
     return accelerator
-
-
-def launched_world_size() -> int:
-    """The number of processes the launcher started, from the environment it sets.
-
-    ``accelerate launch --cpu --num_processes N`` starts a single process (Accelerate's simple
-    launcher; several CPU processes need mpirun) yet sets ``MASTER_PORT``: refused here, as
-    training alone while N processes were asked for would be a silent surprise.
-    """
-    for name in ("WORLD_SIZE", "PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "MV2_COMM_WORLD_SIZE"):
-        if name in os.environ:
-            return int(os.environ[name])
-    if os.environ.get("ACCELERATE_USE_CPU", "").lower() == "true" and "MASTER_PORT" in os.environ:
-        raise TlzooError("'accelerate launch --cpu --num_processes N' starts one process, not N; on CPUs "
-                         "launch with 'torchrun --standalone --nproc_per_node N -m tlzoo train ...' or "
-                         "'accelerate launch --multi_gpu --num_processes N -m tlzoo train ...'")
-    return 1
-
-
-def _has_accelerator() -> bool:
-    import torch
-
-    return torch.accelerator.is_available()
 
 
 def _versions() -> dict[str, str]:
