@@ -99,7 +99,7 @@ def train_command(ctx: click.Context, task: str | None, config_file: str | None,
     from tlzoo.engine.run import train
 
     result = train(task, config_file, **options)
-    if options.get("quiet"):
+    if options.get("quiet") or int(os.environ.get("RANK", "0")) != 0:  # one summary, not one per process
         return
     for split in ("validation", "test"):
         if split in result.metrics:

@@ -114,10 +114,23 @@ class FitLoop:
     def unwrapped(self) -> Any:
         return self.accelerator.unwrap_model(self.model)
 
-    def _my_slice(self, rows: list[Any]) -> list[Any]:
+    def _my_slice(self, rows: list[Any]) -> tuple[list[Any], float]:
+        """This process's rows of a global batch, and the factor that weights their mean loss.
+
+        Rows are split as evenly as possible, so each process gets one whenever the batch has as
+        many rows as there are processes. DDP averages gradients over processes, so a mean loss
+        over ``n`` of the batch's ``N`` rows is scaled by ``n * world / N``: the average is then
+        the gradient of the mean over all ``N`` rows, as in one process. A process left with no
+        row (a last batch smaller than the world) still runs forward and backward, on the first
+        row with a factor of zero, because the gradient all-reduce needs every process.
+        """
         world, rank = self.accelerator.num_processes, self.accelerator.process_index
-        share = math.ceil(len(rows) / world)
-        return rows[rank * share:(rank + 1) * share]
+        share, extra = divmod(len(rows), world)
+        start = rank * share + min(rank, extra)
+        mine = rows[start:start + share + (rank < extra)]
+        if not mine:
+            return rows[:1], 0.0
+        return mine, len(mine) * world / len(rows)
 
     def _epoch_batches(self, epoch: int, start: int) -> Iterator[list[dict[str, Any]]]:
         """The global batches of ``epoch`` from batch ``start`` on, as lists of feature rows.
@@ -257,17 +270,21 @@ class FitLoop:
         self._clock_start += time.perf_counter() - paused
 
     def _optimizer_step(self, group: list[list[dict[str, Any]]]) -> float:
+        """One optimizer step over ``group`` (global batches); returns the loss over all processes."""
         total = 0.0
         for index, rows in enumerate(group):
-            batch = self._batch(self._my_slice(rows))
+            mine, weight = self._my_slice(rows)
+            batch = self._batch(mine)
             last = index == len(group) - 1
             with nullcontext() if last else self.accelerator.no_sync(self.model):
                 with self.accelerator.autocast():
                     loss = self.task.loss(self.model, batch)
                 if not torch.isfinite(loss):
                     self._stop_on_nan()
-                self.accelerator.backward(loss / len(group))
-            total += loss.item() / len(group)
+                self.accelerator.backward(loss * weight / len(group))
+            total += loss.item() * weight / len(group)
+        if self.accelerator.num_processes > 1:
+            total = self.accelerator.reduce(torch.tensor(total, device=self.accelerator.device), "mean").item()
         if self.config.max_grad_norm:
             self.accelerator.clip_grad_norm_(self.model.parameters(), self.config.max_grad_norm)
         self.optimizer.step()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import platform
 import shutil
 from collections.abc import Mapping
@@ -49,12 +48,21 @@ def make_accelerator(config: TrainConfig) -> Any:
     from accelerate.state import AcceleratorState
     from accelerate.utils import set_seed
 
-    if int(os.environ.get("WORLD_SIZE", "1")) == 1:
+    from tlzoo.engine.launch import has_accelerator, launched_world_size
+
+    world = launched_world_size()
+    if world == 1:
         # Several runs in one process (the Python API, tests) may each choose their precision;
         # Accelerate keeps its state process-wide, so a single-process run starts it afresh.
         AcceleratorState._reset_state(reset_partial_state=True)
     precision = {"fp32": "no", "bf16": "bf16", "fp16": "fp16"}[config.precision]
-    accelerator = Accelerator(mixed_precision=precision, rng_types=[])
+    # Without cpu=True Accelerate ignores a torchrun world on a machine with no accelerator: every
+    # process then runs alone as "rank 0 of 1" and they all write the same output folder.
+    cpu = world > 1 and not has_accelerator()
+    accelerator = Accelerator(mixed_precision=precision, rng_types=[], cpu=cpu)
+    if accelerator.num_processes != world:
+        raise TlzooError(f"launched {world} processes but Accelerate formed a group of "
+                         f"{accelerator.num_processes}; see 'Several processes' in docs/cli.md")
     set_seed(config.seed)
     return accelerator
 
@@ -139,7 +147,7 @@ def train(task: str, config: str | None = None, **options: Any) -> TrainResult:
     evaluation = EvalSet(raw["validation"], features["validation"], cfg.validation) if "validation" in raw else None
     loop = FitLoop(task_obj, cfg, model, tokenizer, state, features["train"], evaluation, output, accelerator)
     if cfg.resume and loop.resume():
-        loop.log.write(event="resume", step=loop.loop_state.step)
+        loop.log.write(event="resume", step=loop.loop_state.step, processes=accelerator.num_processes)
         if accelerator.is_main_process and not cfg.quiet:
             print(f"resumed from step {loop.loop_state.step}", flush=True)
     loop_state = loop.fit()
@@ -168,6 +176,7 @@ def train(task: str, config: str | None = None, **options: Any) -> TrainResult:
                      for name, path in splits.items() if path}
         manifest = build_manifest(cfg, spec, task_obj, backbone, state, data_info)
         manifest["metrics"] = metrics
+        manifest["processes"] = accelerator.num_processes
         extra = {"evaluation": artifacts / "evaluation"}
         if plot_curves(loop.log.records, task_obj.primary_metric, artifacts / "curves.png"):
             extra["curves.png"] = artifacts / "curves.png"
