@@ -68,12 +68,14 @@ def uninstall_command(names: tuple[str, ...]) -> None:
 
 @click.command("new")
 @click.argument("name")
-@click.option("--task-kind", default="classification", show_default=True,
-              type=click.Choice(["classification"]), help="Which working task skeleton to start from.")
+@click.option("--task-kind", "--kind", "task_kind", default="classification", show_default=True,
+              type=click.Choice(["classification", "token", "generation"]),
+              help="Which working task skeleton to start from: sequence classification (a text in, a label "
+                   "out), token (a tag per word) or generation (text in, text out, on tlzoo.seq2seq).")
 @click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path), default=Path("."),
               show_default=True, help="Folder in which the plugin folder tlzoo-NAME is created.")
 def new_command(name: str, task_kind: str, output: Path) -> None:
-    """Write a complete plugin package tlzoo-NAME with a working task called NAME."""
+    """Write a complete plugin package tlzoo-NAME with a working task called NAME (see --task-kind)."""
     from tlzoo.scaffold import write_plugin
 
     folder = write_plugin(name, output, task_kind=task_kind)
