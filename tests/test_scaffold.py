@@ -188,3 +188,21 @@ def test_new_install_list_test_check_uninstall(tmp_path: Path) -> None:
     assert removed.returncode == 0, removed.stderr
     remaining = _run(*tlzoo_cli, "list", "tasks").stdout
     assert not any(name in remaining for name in names.values())
+
+
+def test_the_contract_a_plugin_author_hits_is_documented() -> None:
+    """``preprocess``'s arguments, ``length_column`` and the kit's derived inputs, in the code and the guide."""
+    import inspect
+
+    import tlzoo.task
+
+    preprocess = inspect.getdoc(tlzoo.task.BaseTask.preprocess) or ""
+    assert "``max_length`` is the token limit" in preprocess and "``training``" in preprocess
+    source = inspect.getsource(tlzoo.task)
+    assert "preprocess(examples, tokenizer, state, max_length, training)" in source
+    assert 'length_column: ClassVar[str] = "input_ids"\n    """The feature column' in source
+    assert "edge_case_inputs" in source
+    guide = (Path(__file__).resolve().parents[1] / "docs" / "plugin-authoring.md").read_text()
+    for term in ("length_column", "`max_length` is the token limit", "edge_case_inputs", "--task-kind",
+                 "tlzoo --debug check"):
+        assert term in guide, term
