@@ -175,6 +175,19 @@ def test_lora_on_a_warm_started_encoder_decoder_adapts_both_halves() -> None:
     assert all("lora_" in n for n in trainable)
 
 
+def test_lora_warns_nothing() -> None:
+    """peft's own use of a deprecated transformers property printed a FutureWarning on every LoRA run."""
+    import warnings
+
+    from tlzoo.backbones.loading import resolve_backbone
+    from tlzoo.engine.strategies import prepare_model
+
+    model = resolve_backbone("tiny-bert").build_model("AutoModelForSequenceClassification", num_labels=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        prepare_model(model, "lora", (4, 8, 0.0))
+
+
 def test_streaming_trains_repeatably_and_needs_max_steps(tiny_options: dict, tmp_path: Path) -> None:
     options = {**tiny_options, "streaming": True, "max_steps": 8, "batch_size": 16}
     first = tlzoo.train("classification", **{**options, "output": str(tmp_path / "a")})

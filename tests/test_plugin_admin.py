@@ -20,7 +20,7 @@ from tlzoo.cli.main import cli
 from tlzoo.index import Index, install_args, load_index, run_pip, uninstall_args
 from tlzoo.scaffold import write_plugin
 from tlzoo.testing import check_light_import, edge_case_inputs, find_plugin
-from tlzoo.testing.fakes import write_distribution
+from tlzoo.testing.fakes import task_plugin_source, write_distribution
 from tlzoo.testing.kit import NON_ASCII, _falling_loss
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -235,6 +235,28 @@ def test_falling_loss(losses: list[float], ok: bool) -> None:
     history = [{"event": "train", "step": i, "loss": x} for i, x in enumerate(losses)]
     history.append({"event": "eval", "step": 99, "loss": 9.0})
     assert _falling_loss(history).ok is ok
+
+
+def test_check_with_debug_shows_the_traceback_of_each_failing_check(tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    write_distribution(site, "tlzoo-broken-factory", entry_points={"broken-factory": "tlzoo_broken_factory"},
+                       modules={"tlzoo_broken_factory": task_plugin_source("broken-factory")})
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("TLZOO_")}
+    environ["PYTHONPATH"] = str(site)
+
+    def check(*flags: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "tlzoo", *flags, "check", "broken-factory"],
+                              capture_output=True, text=True, env=environ, timeout=300)
+
+    plain = check()
+    assert plain.returncode == 1 and "Traceback" not in plain.stdout + plain.stderr
+    assert "FAIL  task broken-factory: spec is valid: ModuleNotFoundError" in plain.stdout
+    debug = check("--debug")
+    assert debug.returncode == 1
+    shown = debug.stderr.split("traceback of FAIL task broken-factory: spec is valid:\n", 1)[1]
+    assert shown.startswith("Traceback (most recent call last):")
+    assert "in _check_spec" in shown and "No module named 'tlzoo_fake'" in shown.split("traceback of FAIL")[0]
+    assert "traceback of FAIL task broken-factory: trains on tiny-bert:" in debug.stderr
 
 
 @pytest.mark.slow

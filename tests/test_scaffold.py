@@ -19,7 +19,7 @@ from click.testing import CliRunner
 import tlzoo.plugins
 from tlzoo.api import TlzooError
 from tlzoo.cli.main import cli
-from tlzoo.scaffold import SUFFIX, TEMPLATE, render, template_values, write_plugin
+from tlzoo.scaffold import SUFFIX, TASK_KINDS, TEMPLATE, render, template_values, write_plugin
 from tlzoo.testing.fakes import task_plugin_source, write_distribution
 
 EXPECTED_FILES = {".gitignore", "README.md", "pyproject.toml", "tests/test_plugin.py",
@@ -28,9 +28,9 @@ EXPECTED_FILES = {".gitignore", "README.md", "pyproject.toml", "tests/test_plugi
                   "src/tlzoo_intent_detection/data/validation.jsonl"}
 
 
-@pytest.fixture
-def generated(tmp_path: Path) -> Path:
-    return write_plugin("intent-detection", tmp_path)
+@pytest.fixture(params=TASK_KINDS)
+def generated(tmp_path: Path, request: pytest.FixtureRequest) -> Path:
+    return write_plugin("intent-detection", tmp_path, task_kind=request.param)
 
 
 def test_names_derived_from_the_plugin_name() -> None:
@@ -68,8 +68,26 @@ def test_the_generated_tree_is_complete_and_fully_rendered(generated: Path) -> N
     assert '[project.entry-points.tlzoo]\nintent-detection = "tlzoo_intent_detection"' in pyproject
     init = (generated / "src/tlzoo_intent_detection/__init__.py").read_text()
     assert "TLZOO_API = " in init and "tlzoo_intent_detection.task:IntentDetectionTask" in init
-    rows = (generated / "src/tlzoo_intent_detection/data/train.jsonl").read_text().splitlines()
-    assert len(rows) >= 64 and {json.loads(r)["label"] for r in rows} == {"positive", "negative"}
+    rows = [json.loads(r) for r in (generated / "src/tlzoo_intent_detection/data/train.jsonl").read_text().splitlines()]
+    assert len(rows) >= 64
+    task = (generated / "src/tlzoo_intent_detection/task.py").read_text()
+    if "--task-kind classification" in (generated / "README.md").read_text():
+        assert {r["label"] for r in rows} == {"positive", "negative"}
+        assert "(BaseTask)" in task
+    elif "--task-kind token" in (generated / "README.md").read_text():
+        assert all(len(r["tokens"]) == len(r["tags"]) for r in rows)
+        assert "from tlzoo.token_alignment import" in task, "the token skeleton reuses the core's alignment"
+    else:
+        assert all(set(r) == {"source", "target"} for r in rows)
+        assert "(Seq2SeqTask)" in task and '"test_backbone": "tiny-bart"' in init
+
+
+def test_the_cli_offers_every_task_kind(tmp_path: Path) -> None:
+    for kind in TASK_KINDS:
+        result = CliRunner().invoke(cli, ["new", f"some-{kind}", "--kind", kind, "-o", str(tmp_path)])
+        assert result.exit_code == 0, result.output
+    assert "from tlzoo.seq2seq.task import Seq2SeqTask" in (
+        tmp_path / "tlzoo-some-generation/src/tlzoo_some_generation/task.py").read_text()
 
 
 @pytest.mark.skipif(importlib.util.find_spec("ruff") is None, reason="ruff is not installed")
@@ -136,29 +154,55 @@ def _run(*command: str, cwd: Path | None = None) -> subprocess.CompletedProcess[
 
 @pytest.mark.slow
 def test_new_install_list_test_check_uninstall(tmp_path: Path) -> None:
-    name = f"scaffolded-{uuid.uuid4().hex[:8]}"
-    dist = f"tlzoo-{name}"
+    """One plugin per task kind, installed by one pip run; each passes its own tests and ``tlzoo check``.
+
+    The classification plugin runs all its own tests, as before; the others skip their own
+    ``test_conforms_to_tlzoo``, which calls the same kit as the ``tlzoo check`` that follows.
+    """
+    tag = uuid.uuid4().hex[:8]
+    names = {kind: f"scaffolded-{kind}-{tag}" for kind in TASK_KINDS}
     tlzoo_cli = [sys.executable, "-m", "tlzoo"]
-    created = _run(*tlzoo_cli, "new", name, "--output", str(tmp_path))
-    assert created.returncode == 0, created.stderr
-    folder = tmp_path / dist
+    for kind, name in names.items():
+        created = _run(*tlzoo_cli, "new", name, "--task-kind", kind, "--output", str(tmp_path))
+        assert created.returncode == 0, created.stderr
     try:
-        installed = _run(*tlzoo_cli, "install", "-e", str(folder))
+        installed = _run(*tlzoo_cli, "install", "-e", *(str(tmp_path / f"tlzoo-{n}") for n in names.values()))
         assert installed.returncode == 0, installed.stdout[-2000:] + installed.stderr[-2000:]
-        assert f"installed {dist} 0.1.0: task:{name}" in installed.stdout
+        listed = [{k: row[k] for k in ("kind", "name", "plugin")}
+                  for row in json.loads(_run(*tlzoo_cli, "list", "tasks", "--json").stdout)]
+        for kind, name in names.items():
+            dist = f"tlzoo-{name}"
+            assert f"installed {dist} 0.1.0: task:{name}" in installed.stdout
+            assert {"kind": "task", "name": name, "plugin": dist} in listed
 
-        listed = _run(*tlzoo_cli, "list", "tasks", "--json")
-        assert {"kind": "task", "name": name, "plugin": dist} in [
-            {k: row[k] for k in ("kind", "name", "plugin")} for row in json.loads(listed.stdout)]
-
-        own_tests = _run(sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", cwd=folder)
-        assert own_tests.returncode == 0, own_tests.stdout[-3000:]
-        assert "4 passed" in own_tests.stdout
-
-        checked = _run(*tlzoo_cli, "check", name)
-        assert checked.returncode == 0, checked.stdout + checked.stderr[-2000:]
-        assert f"{dist} 0.1.0: all 11 checks passed" in checked.stdout
+            kit_in_own_tests = kind == "classification"
+            own_tests = _run(sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                             *([] if kit_in_own_tests else ["-k", "not conforms"]), cwd=tmp_path / dist)
+            assert own_tests.returncode == 0, own_tests.stdout[-3000:]
+            assert ("4 passed" if kit_in_own_tests else "3 passed, 1 deselected") in own_tests.stdout
+            checked = _run(*tlzoo_cli, "check", name)
+            assert checked.returncode == 0, checked.stdout + checked.stderr[-2000:]
+            assert f"{dist} 0.1.0: all 11 checks passed" in checked.stdout
     finally:
-        removed = _run(*tlzoo_cli, "uninstall", name)
+        removed = _run(*tlzoo_cli, "uninstall", *names.values())
     assert removed.returncode == 0, removed.stderr
-    assert name not in _run(*tlzoo_cli, "list", "tasks").stdout
+    remaining = _run(*tlzoo_cli, "list", "tasks").stdout
+    assert not any(name in remaining for name in names.values())
+
+
+def test_the_contract_a_plugin_author_hits_is_documented() -> None:
+    """``preprocess``'s arguments, ``length_column`` and the kit's derived inputs, in the code and the guide."""
+    import inspect
+
+    import tlzoo.task
+
+    preprocess = inspect.getdoc(tlzoo.task.BaseTask.preprocess) or ""
+    assert "``max_length`` is the token limit" in preprocess and "``training``" in preprocess
+    source = inspect.getsource(tlzoo.task)
+    assert "preprocess(examples, tokenizer, state, max_length, training)" in source
+    assert 'length_column: ClassVar[str] = "input_ids"\n    """The feature column' in source
+    assert "edge_case_inputs" in source
+    guide = (Path(__file__).resolve().parents[1] / "docs" / "plugin-authoring.md").read_text()
+    for term in ("length_column", "`max_length` is the token limit", "edge_case_inputs", "--task-kind",
+                 "tlzoo --debug check"):
+        assert term in guide, term

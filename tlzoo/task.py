@@ -9,7 +9,8 @@
 3. ``build_model(backbone, state)``: the backbone with the task head, usually an ``AutoModelFor*``.
    It runs before preprocessing and may add JSON facts about the backbone to ``state`` (the dict
    ``setup`` returned, saved in the manifest), e.g. its kind, for ``preprocess`` and prediction.
-4. ``preprocess(examples, tokenizer, state, training)``: a batched ``datasets.map`` function.
+4. ``preprocess(examples, tokenizer, state, max_length, training)``: a batched ``datasets.map``
+   function (see :meth:`BaseTask.preprocess` for its arguments and the columns it must return).
 5. ``collator(tokenizer, model)``: pads a list of features into a batch.
 6. ``loss(model, batch)``: defaults to the model's own loss.
 7. ``forward(model, batch)``: one output per feature (e.g. logits) for post-processing.
@@ -22,6 +23,10 @@ A ``preprocess`` that truncates may add a boolean ``truncated`` column (see
 :func:`truncation_flags`); the engine logs the count.
 
 Prediction reuses 4, 7 and 8 on ``inputs_to_examples(inputs)``, then ``format_prediction``.
+``tlzoo check`` (:mod:`tlzoo.testing.kit`) also predicts on inputs it derives from the spec's first
+``example_inputs`` entry (:func:`tlzoo.testing.kit.edge_case_inputs`): every string emptied (``""``),
+every list of words emptied (``[]``), the longest field repeated to 3000 words, and every field
+replaced by non-ASCII text; each must give one JSON-ready prediction, not an error.
 This module imports nothing heavy at import time; plugins import it from their factory modules.
 """
 
@@ -54,6 +59,9 @@ class BaseTask:
     default_hparams: ClassVar[Mapping[str, Any]] = {}
     """Recommended engine settings (learning_rate, epochs, batch_size, max_length...) for this task."""
     length_column: ClassVar[str] = "input_ids"
+    """The feature column whose length is a row's size: training batches group rows of similar
+    length (less padding), and prediction sorts by it. Every feature row ``preprocess`` returns must
+    hold this column; set another (e.g. ``"labels"``) if your inputs are not ``input_ids``."""
 
     def __init__(self, options: TaskOptions | Mapping[str, Any] | None = None) -> None:
         if options is None:
@@ -82,6 +90,16 @@ class BaseTask:
 
     def preprocess(self, examples: Mapping[str, list], tokenizer: Any, state: Mapping[str, Any],
                    max_length: int, training: bool) -> dict[str, list]:
+        """Examples (a batch of columns) to model features (columns), for ``datasets.map(batched=True)``.
+
+        ``max_length`` is the token limit per feature row: the run's ``--max-length`` (else the task's
+        ``default_hparams``), capped at what the backbone's tokenizer supports; cut or window inputs
+        to it. ``training`` is True for the training split, whose rows need their labels (e.g.
+        ``labels``), and False for evaluation and prediction, whose examples may have no label at all.
+        The returned columns may hold more or fewer rows than ``examples`` (windows of long inputs);
+        each row needs :attr:`length_column`, and columns the model does not take (e.g. an example
+        index for ``postprocess``) are kept in the features but not passed to the model.
+        """
         raise NotImplementedError
 
     def collator(self, tokenizer: Any, model: Any) -> Any:

@@ -73,12 +73,14 @@ def uninstall_command(names: tuple[str, ...]) -> None:
 
 @click.command("new", short_help="Write a new plugin package tlzoo-NAME with a working task.")
 @click.argument("name")
-@click.option("--task-kind", default="classification", show_default=True,
-              type=click.Choice(["classification"]), help="Which working task skeleton to start from.")
+@click.option("--task-kind", "--kind", "task_kind", default="classification", show_default=True,
+              type=click.Choice(["classification", "token", "generation"]),
+              help="Which working task skeleton to start from: sequence classification (a text in, a label "
+                   "out), token (a tag per word) or generation (text in, text out, on tlzoo.seq2seq).")
 @click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path), default=Path("."),
               show_default=True, help="Folder in which the plugin folder tlzoo-NAME is created.")
 def new_command(name: str, task_kind: str, output: Path) -> None:
-    """Write a complete plugin package tlzoo-NAME with a working task called NAME."""
+    """Write a complete plugin package tlzoo-NAME with a working task called NAME (see --task-kind)."""
     from tlzoo.scaffold import write_plugin
 
     folder = write_plugin(name, output, task_kind=task_kind)
@@ -92,14 +94,23 @@ def new_command(name: str, task_kind: str, output: Path) -> None:
 @click.option("--workdir", type=click.Path(file_okay=False, path_type=Path),
               help="Keep the trained check models here (default: a temporary folder).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
-def check_command(name: str, tasks: tuple[str, ...], workdir: Path | None, as_json: bool) -> None:
-    """Run the conformance kit (tlzoo.testing) on an installed plugin, by distribution or entry-point name."""
+@click.pass_context
+def check_command(ctx: click.Context, name: str, tasks: tuple[str, ...], workdir: Path | None,
+                  as_json: bool) -> None:
+    """Run the conformance kit (tlzoo.testing) on an installed plugin, by distribution or entry-point name.
+
+    With 'tlzoo --debug check', the traceback of each check that failed on an exception follows the report.
+    """
     from tlzoo.testing import check_plugin
 
     progress = None if as_json else click.echo
     report = check_plugin(name, tasks=tasks or None, workdir=workdir, progress=progress)
     if as_json:
         click.echo(json.dumps(report.as_dict(), indent=2))
+    if ctx.obj and ctx.obj.get("debug"):
+        for failure in report.failures:
+            if failure.traceback:
+                click.echo(f"traceback of FAIL {failure.name}:\n{failure.traceback.rstrip()}", err=True)
     if not report.ok:
         raise TlzooError(f"{report.distribution or name} failed {len(report.failures)} of "
                          f"{len(report.results)} checks")

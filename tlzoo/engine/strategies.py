@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import re
+import warnings
 from typing import Any
 
 import torch
@@ -59,7 +60,13 @@ def apply_lora(model: Any, r: int, alpha: int, dropout: float) -> Any:
 
     config = LoraConfig(r=r, lora_alpha=alpha, lora_dropout=dropout, target_modules="all-linear",
                         modules_to_save=head_module_names(model))
-    return get_peft_model(model, config)
+    with warnings.catch_warnings():
+        # PeftModel.__init__ (peft <= 0.21.2, the latest) reads ``model.is_gradient_checkpointing``,
+        # which transformers 5 deprecated for ``is_activation_checkpointing``: a FutureWarning about
+        # peft's code, not the user's. Only that one message is silenced, only in this call.
+        warnings.filterwarnings("ignore", message="`is_gradient_checkpointing` is deprecated",
+                                category=FutureWarning)
+        return get_peft_model(model, config)
 
 
 def prepare_model(model: Any, strategy: str, lora: tuple[int, int, float]) -> Any:

@@ -1,5 +1,7 @@
 """``tlzoo new``: write a complete plugin package from the template folder next to this module.
 
+``template/common`` holds the files every plugin gets (packaging, the spec, the sample loader);
+``template/<kind>`` the task, its sample data and its tests, one folder per :data:`TASK_KINDS`.
 Every template file ends in ``.tmpl`` (so the template is never imported, collected by pytest or
 linted as code); ``{{key}}`` placeholders in file contents and ``__key__`` in path segments are
 replaced by the values from :func:`template_values`.
@@ -14,20 +16,55 @@ from tlzoo.api import TlzooError
 from tlzoo.plugins import default_api_range
 
 TEMPLATE = Path(__file__).parent / "template"
-TASK_KINDS = ("classification",)
 SUFFIX = ".tmpl"
+
+KIND_VALUES: dict[str, dict[str, str]] = {
+    "classification": {
+        "summary": "a text in, one label out",
+        "description": "classifies a text into one of the labels seen in training",
+        "default_backbone": "minilm-l6",
+        "primary": "accuracy",
+        "metrics": '["accuracy", "macro_f1"]',
+        "example_inputs": '["the film was great", "the team lost every game"]',
+        "extra_metadata": "",
+        "data_example": '{"text": "the film was great", "label": "positive"}',
+    },
+    "token": {
+        "summary": "a sentence of words in, one tag per word out",
+        "description": "tags each word of a sentence with one of the tags seen in training",
+        "default_backbone": "minilm-l6",
+        "primary": "accuracy",
+        "metrics": '["accuracy"]',
+        "example_inputs": '["john went to york in june", {"tokens": ["she", "left", "in", "may"]}]',
+        "extra_metadata": "",
+        "data_example": '{"tokens": ["john", "went", "to", "york"], "tags": ["PERSON", "O", "O", "PLACE"]}',
+    },
+    "generation": {
+        "summary": "a text in, a generated text out",
+        "description": "writes the words of a text in reverse order (a sequence-to-sequence skeleton)",
+        "default_backbone": "smollm2-135m",
+        "primary": "exact_match",
+        "metrics": '["exact_match", "gen_len", "distinct"]',
+        "example_inputs": '["the team won the game", "she went home in june"]',
+        "extra_metadata": '\n            # The tiny generation backbone the kit trains on (an encoder-decoder).'
+                          '\n            "test_backbone": "tiny-bart",',
+        "data_example": '{"source": "the team won the game", "target": "game the won team the"}',
+    },
+}
+"""Per task kind: the placeholders of the common files that differ by kind."""
+TASK_KINDS = tuple(KIND_VALUES)
 
 _NAME = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 _PLACEHOLDER = re.compile(r"\{\{(\w+)\}\}")
 
 
-def template_values(name: str) -> dict[str, str]:
+def template_values(name: str, task_kind: str = "classification") -> dict[str, str]:
     """Placeholder values for plugin ``name`` (``my-task`` -> ``tlzoo-my-task``, ``tlzoo_my_task``...)."""
     from tlzoo import __version__
 
     module = name.replace("-", "_")
     words = [part.capitalize() for part in name.split("-")]
-    return {
+    return {**KIND_VALUES[task_kind], "kind": task_kind,
         "name": name,
         "dist": f"tlzoo-{name}",
         "module": module,
@@ -72,12 +109,14 @@ def write_plugin(name: str, output: Path, task_kind: str = "classification") -> 
     if task_kind not in TASK_KINDS:
         raise TlzooError(f"unknown task kind {task_kind!r}; choose one of {', '.join(TASK_KINDS)}")
     _check_name_is_free(name)
-    values = template_values(name)
+    values = template_values(name, task_kind)
     folder = Path(output) / values["dist"]
     if folder.exists() and any(folder.iterdir()):
         raise TlzooError(f"{folder} already exists and is not empty")
-    for source in sorted(TEMPLATE.rglob(f"*{SUFFIX}")):
-        relative = source.relative_to(TEMPLATE).as_posix()[: -len(SUFFIX)]
+    sources = {source.relative_to(root).as_posix(): source
+               for root in (TEMPLATE / "common", TEMPLATE / task_kind) for source in root.rglob(f"*{SUFFIX}")}
+    for relative, source in sorted(sources.items()):
+        relative = relative[: -len(SUFFIX)]
         for key, value in values.items():
             relative = relative.replace(f"__{key}__", value)
         target = folder / relative

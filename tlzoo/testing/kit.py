@@ -24,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import traceback
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -57,11 +58,13 @@ LONG_WORDS = 3000
 
 @dataclass
 class CheckResult:
-    """One check: ``ok`` False is a failure; ``detail`` says what was seen (or why it failed)."""
+    """One check: ``ok`` False is a failure; ``detail`` says what was seen (or why it failed), and
+    ``traceback`` holds the full one when it failed on an exception (``tlzoo --debug check`` shows it)."""
 
     name: str
     ok: bool
     detail: str = ""
+    traceback: str = ""
 
     def line(self) -> str:
         return f"{'PASS' if self.ok else 'FAIL'}  {self.name}" + (f": {self.detail}" if self.detail else "")
@@ -140,7 +143,7 @@ def check_light_import(module: str) -> CheckResult:
                            capture_output=True, text=True, timeout=300)
     if probe.returncode != 0:
         last = (probe.stderr.strip().splitlines() or ["(no output)"])[-1]
-        return CheckResult(name, False, f"import failed: {last}")
+        return CheckResult(name, False, f"import failed: {last}", probe.stderr)
     seen = json.loads(probe.stdout.strip().splitlines()[-1])
     if seen["heavy"]:
         return CheckResult(name, False, f"importing {module} imported {', '.join(seen['heavy'])}; move those "
@@ -200,7 +203,7 @@ def _check_spec(spec: Spec) -> CheckResult:
         elif not callable(factory):
             raise TlzooError(f"factory {spec.factory} is not callable")
     except Exception as exc:  # report, don't raise: the other checks still run
-        return CheckResult(name, False, _one_line(exc))
+        return _failure(name, exc)
     return CheckResult(name, True)
 
 
@@ -335,7 +338,7 @@ def _check_task(spec: Spec, workdir: Path,
                              validation=files["validation"], output=str(workdir / spec.name), **options)
         record(CheckResult(f"trains on {backbone}", True, f"{time.perf_counter() - start:.1f} s"))
     except Exception as exc:
-        record(CheckResult(f"trains on {backbone}", False, _one_line(exc)))
+        record(_failure(f"trains on {backbone}", exc))
         return results
     record(_falling_loss(result.history))
 
@@ -352,7 +355,7 @@ def _check_task(spec: Spec, workdir: Path,
                            "predictions differ between two loads of the same folder" if ok else
                            "predict() must return one dict per input"))
     except Exception as exc:
-        record(CheckResult("saves, loads back and predicts", False, _one_line(exc)))
+        record(_failure("saves, loads back and predicts", exc))
         return results
     for label, value in edge_case_inputs(examples[0]).items():
         try:
@@ -361,13 +364,18 @@ def _check_task(spec: Spec, workdir: Path,
             ok = len(output) == 1 and isinstance(output[0], dict)
             record(CheckResult(f"predicts on {label} input", ok, "" if ok else f"got {output!r:.100}"))
         except Exception as exc:
-            record(CheckResult(f"predicts on {label} input", False, _one_line(exc)))
+            record(_failure(f"predicts on {label} input", exc))
     return results
 
 
 def _one_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return f"{type(exc).__name__}: {text[0] if text else ''}".rstrip(": ")
+
+
+def _failure(name: str, exc: BaseException) -> CheckResult:
+    """A failed check for an exception: its first line as the detail, and its traceback."""
+    return CheckResult(name, False, _one_line(exc), "".join(traceback.format_exception(exc)))
 
 
 def check_plugin(name: str, tasks: Iterable[str] | None = None, workdir: Path | None = None,

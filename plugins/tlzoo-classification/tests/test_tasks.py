@@ -31,6 +31,22 @@ def test_multilabel_learns_and_tunes_thresholds(tmp_path: Path) -> None:
     assert list(prediction["scores"].values()) == sorted(prediction["scores"].values(), reverse=True)
 
 
+def test_multilabel_per_step_and_final_micro_f1_are_comparable(tmp_path: Path) -> None:
+    """Per-step evaluations score at thresholds tuned as the final calibration does, so the checkpoint
+    kept (the best per-step micro_f1) scores the same once calibrated; each says which thresholds."""
+    files = samples.multilabel_paths()
+    result = tlzoo.train("multilabel-classification", train=files["train"], validation=files["validation"],
+                         output=str(tmp_path / "ml"), epochs=4, **FAST)
+    evals = [h for h in result.history if h.get("event") == "eval"]
+    assert len(evals) == 4 and all("eval_micro_f1_at_0.5" in h for h in evals)
+    final = result.metrics["validation"]
+    assert final["micro_f1"] == pytest.approx(max(h["eval_micro_f1"] for h in evals))
+    assert final["thresholds"] == "tuned on validation"
+    assert 0 <= final["micro_f1_at_0.5"] <= 1
+    reloaded = tlzoo.load(str(tmp_path / "ml")).evaluate(files["validation"])
+    assert reloaded["micro_f1"] == pytest.approx(final["micro_f1"]) and reloaded["thresholds"] == "tuned on validation"
+
+
 def test_regression_on_pairs(tmp_path: Path) -> None:
     files = samples.regression_paths()
     result = tlzoo.train("text-regression", train=files["train"], validation=files["validation"],

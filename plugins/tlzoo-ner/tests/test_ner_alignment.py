@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
-from tlzoo_ner.alignment import IGNORE, NO_WORD, align_labels, encode_windows, stitch, word_windows
 from tlzoo_ner.task import NerTask
 
 from tlzoo.backbones.loading import tiny_tokenizer
+from tlzoo.token_alignment import IGNORE, NO_WORD, align_labels, encode_windows, stitch, word_windows
 
 
 @given(st.lists(st.integers(0, 9), max_size=60), st.integers(1, 20), st.integers(0, 10))

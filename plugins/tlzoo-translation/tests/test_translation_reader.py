@@ -62,6 +62,19 @@ def test_missing_sibling(tmp_path: Path) -> None:
         read_parallel(str(tmp_path / "train.en"), "en", "de")
 
 
+def test_language_suffix_that_matches_neither_option(tmp_path: Path) -> None:
+    write(tmp_path / "train.en", ["a"])
+    write(tmp_path / "train.de", ["x"])
+    with pytest.raises(TlzooError) as error:
+        read_parallel(str(tmp_path / "train.en"), "fr", "de")
+    assert str(error.value) == (
+        f"{tmp_path / 'train.en'}: the file's language suffix 'en' matches neither --source-lang 'fr' nor "
+        f"--target-lang 'de'; expected aligned text files NAME.fr and NAME.de side by side (or set "
+        f"--source-lang/--target-lang to the files' languages), or a .csv/.tsv/.json/.jsonl table")
+    with pytest.raises(TlzooError, match="unsupported file type"):
+        read_parallel(str(write(tmp_path / "train", ["a"])), "en", "de")
+
+
 def test_not_utf8(tmp_path: Path) -> None:
     (tmp_path / "t.en").write_bytes(b"caf\xe9\n")
     (tmp_path / "t.de").write_text("x\n")

@@ -177,7 +177,14 @@ class ClassificationTask(_SequenceTask):
 
 
 class MultiLabelTask(_SequenceTask):
-    """Any number of labels per text: independent sigmoids, thresholds tuned per label on validation."""
+    """Any number of labels per text: independent sigmoids, thresholds tuned per label on validation.
+
+    The thresholds are tuned once, after training (:meth:`calibrate`). So that the per-step
+    evaluations report figures comparable with that final one (and pick the best checkpoint by it),
+    an evaluation during training, before calibration, scores at thresholds tuned by the same rule
+    on the data it evaluates. Every evaluation also reports ``micro_f1_at_0.5`` (every threshold at
+    0.5) and says in ``thresholds`` which thresholds ``micro_f1`` used.
+    """
 
     name = "multilabel-classification"
     options_class = MultiLabelOptions
@@ -191,6 +198,7 @@ class MultiLabelTask(_SequenceTask):
 
     def setup(self, train: Any) -> dict[str, Any]:
         labels = sorted({label for value in column_values(train, "label") for label in self._label_set(value)})
+        self._calibration_pending = True  # training has begun: thresholds are tuned at its end
         return {"labels": labels, "thresholds": [0.5] * len(labels)}
 
     def check(self, dataset: Any, state: Mapping[str, Any], path: str) -> None:
@@ -217,12 +225,8 @@ class MultiLabelTask(_SequenceTask):
         """Per label, the threshold in 0.05..0.95 that maximises that label's F1 on validation."""
         probs = _sigmoid(np.asarray(outputs, dtype=np.float64))
         gold = np.asarray([self.encode_label(v, state) for v in examples["label"]], dtype=bool)
-        grid = np.round(np.arange(0.05, 0.96, 0.05), 2)
-        thresholds = []
-        for j in range(probs.shape[1]):
-            f1s = [_f1(probs[:, j] >= t, gold[:, j]) for t in grid]
-            thresholds.append(float(grid[int(np.argmax(f1s))]))
-        return {**state, "thresholds": thresholds}
+        self._calibration_pending = False
+        return {**state, "thresholds": _tuned_thresholds(probs, gold), "thresholds_tuned": True}
 
     def postprocess(self, outputs: Sequence[Any], features: Any, examples: Any,
                     state: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -240,7 +244,23 @@ class MultiLabelTask(_SequenceTask):
 
     def compute_metrics(self, predictions: Sequence[Any], references: Sequence[Any],
                         state: Mapping[str, Any]) -> dict[str, Any]:
-        return MultiLabelReport().compute([p["labels"] for p in predictions], references, labels=state["labels"])
+        """Scores at the model's thresholds, or, during training before calibration, at thresholds tuned
+        here by the calibration rule; ``micro_f1_at_0.5`` in both cases (see the class docstring)."""
+        labels = state["labels"]
+        probs = np.asarray([[p["scores"][name] for name in labels] for p in predictions], dtype=np.float64)
+        chosen = [p["labels"] for p in predictions]
+        if getattr(self, "_calibration_pending", False):
+            gold = np.asarray([self.encode_label(r, state) for r in references], dtype=bool)
+            thresholds = _tuned_thresholds(probs.reshape(len(predictions), len(labels)), gold)
+            chosen = [[name for name, p, t in zip(labels, row, thresholds, strict=True) if p >= t] for row in probs]
+            used = "tuned on this evaluation, as they will be on validation after training"
+        else:
+            used = "tuned on validation" if state.get("thresholds_tuned") else "0.5 (no validation set to tune on)"
+        report = MultiLabelReport()
+        at_half = [[name for name, p in zip(labels, row, strict=True) if p >= 0.5] for row in probs]
+        return {**report.compute(chosen, references, labels=labels),
+                "micro_f1_at_0.5": report.compute(at_half, references, labels=labels)["micro_f1"],
+                "thresholds": used}
 
 
 class RegressionTask(_SequenceTask):
@@ -286,6 +306,13 @@ def _softmax(logits: np.ndarray) -> np.ndarray:
 
 def _sigmoid(logits: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-logits))
+
+
+def _tuned_thresholds(probs: np.ndarray, gold: np.ndarray) -> list[float]:
+    """Per label (column), the threshold in 0.05..0.95 that maximises that label's F1."""
+    grid = np.round(np.arange(0.05, 0.96, 0.05), 2)
+    return [float(grid[int(np.argmax([_f1(probs[:, j] >= t, gold[:, j]) for t in grid]))])
+            for j in range(probs.shape[1])]
 
 
 def _f1(predicted: np.ndarray, gold: np.ndarray) -> float:

@@ -3,7 +3,7 @@
 Examples are sentences of words with one tag each. Words are split into sub-tokens; the first
 sub-token of each word carries its label (``label_all_subtokens`` labels the others too, ``B-X``
 becoming ``I-X``), and predictions are always read from the first sub-token. Long sentences are
-windowed and stitched back (:mod:`tlzoo_ner.alignment`). Predictions repair invalid tag sequences
+windowed and stitched back (:mod:`tlzoo.token_alignment`). Predictions repair invalid tag sequences
 and return entities with character offsets (:mod:`tlzoo_ner.schemes`).
 """
 
@@ -19,7 +19,7 @@ import numpy as np
 
 from tlzoo.api import TlzooError
 from tlzoo.task import BaseTask, TaskOptions
-from tlzoo_ner.alignment import align_labels, encode_windows, stitch
+from tlzoo.token_alignment import align_labels, encode_windows, stitch, subtoken_probabilities
 from tlzoo_ner.metric import SeqevalReport
 from tlzoo_ner.reader import location, read_tagged
 from tlzoo_ner.schemes import OUTSIDE, continuation_tag, detect_scheme, entity_spans, repair
@@ -130,13 +130,7 @@ class NerTask(BaseTask):
         return DataCollatorForTokenClassification(tokenizer)
 
     def forward(self, model: Any, batch: Mapping[str, Any], generation: Mapping[str, Any]) -> list[Any]:
-        """Label probabilities of each row's real sub-tokens (padding dropped, whichever side it is on)."""
-        inputs = {k: v for k, v in batch.items() if k != "labels"}
-        probs = model(**inputs).logits.float().softmax(-1)
-        mask = batch.get("attention_mask")
-        if mask is None:
-            return list(probs.cpu().numpy())
-        return [row[keep].cpu().numpy() for row, keep in zip(probs, mask.bool())]
+        return subtoken_probabilities(model, batch)
 
     # -- results ------------------------------------------------------------------------
     def postprocess(self, outputs: Sequence[Any], features: Any, examples: Any,

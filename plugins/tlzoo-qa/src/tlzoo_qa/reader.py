@@ -15,6 +15,10 @@ An answer whose text is not at its ``answer_start`` is moved to the nearest plac
 does occur; one whose text is nowhere in the context gets ``answer_start`` -1 (still scored in
 evaluation, unusable as a training target). Both are counted and reported in one
 :class:`AnswerMismatchWarning` with the first few cases, never dropped silently.
+
+Training data (``training=True``) leaves out the examples none of whose answers occur in their
+context, as HF's ``run_qa`` does: a :class:`SkippedExamplesWarning` counts them and names the first;
+when no example is left, a :class:`TlzooError` says so before anything is tokenised.
 """
 
 from __future__ import annotations
@@ -36,6 +40,10 @@ SHOWN_MISMATCHES = 3
 
 class AnswerMismatchWarning(UserWarning):
     """Some answers in a file do not occur at their ``answer_start``."""
+
+
+class SkippedExamplesWarning(UserWarning):
+    """Some training examples were left out: none of their answers occurs in their context."""
 
 
 @dataclass
@@ -62,6 +70,12 @@ class _Mismatches:
                 f"first: {shown}")
 
 
+def _missing(record: _Record, path: str) -> str:
+    """Where in ``path`` a record is, and its first answer: for a message about answers not in the context."""
+    text, start = record.answers[0]
+    return f"{record.where.removeprefix(f'{path}, ')} (id {record.id}): {text!r} at {start}"
+
+
 def features() -> Any:
     from datasets import Features, Sequence, Value
 
@@ -70,21 +84,35 @@ def features() -> Any:
                      "answers": answers})
 
 
-def read_squad(path: str) -> Any:
-    """``path`` as a ``datasets.Dataset`` with columns :data:`COLUMNS` (see the module docstring)."""
+def read_squad(path: str, training: bool = False) -> Any:
+    """``path`` as a ``datasets.Dataset`` with columns :data:`COLUMNS` (see the module docstring).
+
+    With ``training``, examples whose answers are all missing from their context are left out.
+    """
     from datasets import Dataset
 
     records = list(_records(path))
     mismatches = _Mismatches()
     columns: dict[str, list[Any]] = {name: [] for name in COLUMNS}
+    skipped: list[_Record] = []
     for record in records:
         located = [_locate(text, start, record, mismatches) for text, start in record.answers]
+        if training and located and all(start < 0 for start in located):
+            skipped.append(record)
+            continue
         columns["id"].append(record.id)
         columns["question"].append(record.question)
         columns["context"].append(record.context)
         columns["answers"].append({"text": [text for text, _ in record.answers], "answer_start": located})
-    if mismatches.relocated or mismatches.missing:
+    if skipped and len(skipped) == len(records):
+        raise TlzooError(f"{path}: no usable training example: the answers of all {len(records)} examples are "
+                         f"not found in their context (first: {_missing(skipped[0], path)}); each answer's text "
+                         f"must occur in its context, at its answer_start")
+    if mismatches.relocated or (mismatches.missing and not training):
         warnings.warn(mismatches.message(path), AnswerMismatchWarning, stacklevel=2)
+    if skipped:
+        warnings.warn(f"{path}: {len(skipped)} of {len(records)} examples skipped: answer not found in context "
+                      f"(first: {_missing(skipped[0], path)})", SkippedExamplesWarning, stacklevel=2)
     return Dataset.from_dict(columns, features=features())
 
 

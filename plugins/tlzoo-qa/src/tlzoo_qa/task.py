@@ -45,7 +45,7 @@ class ExtractiveQATask(BaseTask):
 
     # -- data ---------------------------------------------------------------------------
     def load_split(self, path: str, split: str) -> Any:
-        dataset = _indexed(reader.read_squad(path))
+        dataset = _indexed(reader.read_squad(path, training=split == "train"))
         if split == "train":  # the engine checks the other splits; here the error can name the file
             self.check(dataset, {}, path)
         return dataset

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from tlzoo.api import TlzooError
-from tlzoo.data.tables import file_format, read_table
+from tlzoo.data.tables import FORMATS, file_format, read_table
 
 
 def text_language(path: str) -> str:
@@ -101,8 +101,14 @@ def read_parallel(path: str, source_lang: str, target_lang: str) -> Any:
     """A ``datasets.Dataset`` with ``source``, ``target`` and ``references`` (the target, alone)."""
     from datasets import Dataset
 
-    if text_language(path) in (source_lang, target_lang):
+    language = text_language(path)
+    if language in (source_lang, target_lang):
         columns = read_aligned(path, source_lang, target_lang)
+    elif language and f".{language.lower()}" not in FORMATS:
+        raise TlzooError(f"{path}: the file's language suffix {language!r} matches neither --source-lang "
+                         f"{source_lang!r} nor --target-lang {target_lang!r}; expected aligned text files "
+                         f"NAME.{source_lang} and NAME.{target_lang} side by side (or set --source-lang/"
+                         f"--target-lang to the files' languages), or a {'/'.join(FORMATS)} table")
     else:
         columns = read_table_pairs(path, source_lang, target_lang)
     return Dataset.from_dict({**columns, "references": [[t] for t in columns["target"]]})

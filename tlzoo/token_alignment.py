@@ -1,4 +1,7 @@
-"""Words <-> sub-tokens: windows over long sentences, label alignment, and stitching windows back.
+"""Words <-> sub-tokens for token-level tasks: windows over long sentences, label alignment, the
+forward pass, and stitching windows back. Shared by the ``ner`` plugin and the ``tlzoo new --task-kind
+token`` skeleton: a task tokenises with :func:`encode_windows`, labels with :func:`align_labels`,
+runs :func:`subtoken_probabilities` and reads one label per word with :func:`stitch`.
 
 A sentence whose sub-tokens do not fit ``max_length`` is cut into windows at word boundaries, each
 overlapping the previous one by up to a quarter of the window, so no word is ever dropped (only a
@@ -95,6 +98,17 @@ def align_labels(word_ids: Sequence[int], word_labels: Sequence[int],
             labels.append(IGNORE if continuation is None else continuation[word_labels[word]])
         previous = word
     return labels
+
+
+def subtoken_probabilities(model: Any, batch: Mapping[str, Any]) -> list[np.ndarray]:
+    """Label probabilities of each row's real sub-tokens (padding dropped, whichever side it is on):
+    a token task's ``forward``."""
+    inputs = {k: v for k, v in batch.items() if k != "labels"}
+    probs = model(**inputs).logits.float().softmax(-1)
+    mask = batch.get("attention_mask")
+    if mask is None:
+        return list(probs.cpu().numpy())
+    return [row[keep].cpu().numpy() for row, keep in zip(probs, mask.bool())]
 
 
 def stitch(outputs: Sequence[np.ndarray], word_ids: Sequence[Sequence[int]], rows: Sequence[int],
