@@ -25,8 +25,11 @@ def list_components(kind: str | None = None) -> list[Spec]:
     return registry().specs(kind)  # type: ignore[arg-type]
 
 
-def train(task: str, **options: Any) -> TrainResult:
-    """Fine-tune a backbone on a task; see ``tlzoo train --help`` for the options."""
+def train(task: str | None = None, **options: Any) -> TrainResult:
+    """Fine-tune a backbone on a task; see ``tlzoo train --help`` for the options.
+
+    ``train(output=DIR, resume=True)`` continues an interrupted run with its saved configuration.
+    """
     from tlzoo.engine.run import train as _train
 
     return _train(task, **options)

@@ -20,8 +20,8 @@ class _Group(click.Group):
                 raise
             click.echo(f"error: {exc}", err=True)
             ctx.exit(1)
-        except KeyboardInterrupt:
-            click.echo("interrupted", err=True)
+        except KeyboardInterrupt as exc:  # a training run's message says what it kept
+            click.echo(str(exc) or "interrupted", err=True)
             ctx.exit(130)
 
 

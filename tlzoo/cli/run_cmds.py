@@ -21,7 +21,6 @@ import click
 from tlzoo.api import TlzooError
 from tlzoo.cli.task_help import TrainCommand
 from tlzoo.engine.config import HELP, TrainConfig
-from tlzoo.engine.output import RUN_CONFIG
 
 _POSITIONAL = {"task", "task_options"}
 _CHOICES = {"precision": ["fp32", "bf16", "fp16"], "strategy": ["full", "freeze", "lora", "gradual"]}
@@ -69,7 +68,8 @@ def _extra_options(args: list[str], what: str) -> dict[str, str]:
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), help="YAML file of options.")
 @click.option("--print-config", is_flag=True, help="Print the fully resolved configuration and exit.")
 @click.option("--resume", is_flag=False, flag_value="", default=None, metavar="[DIR]",
-              help="Continue an interrupted run from its newest checkpoint (DIR defaults to --output).")
+              help="Continue an interrupted run from its newest checkpoint with its saved options (DIR "
+                   "defaults to --output or the --config file's output:).")
 @_engine_options
 @click.pass_context
 def train_command(ctx: click.Context, task: str | None, config_file: str | None, print_config: bool,
@@ -78,16 +78,9 @@ def train_command(ctx: click.Context, task: str | None, config_file: str | None,
     options = {k: v for k, v in options.items() if v is not None}
     options.update(_extra_options(ctx.args, "task options"))
     if resume is not None:
-        folder = Path(resume or options.get("output") or "")
-        if not (folder / RUN_CONFIG).is_file():
-            raise TlzooError(f"cannot resume: {folder or '(no --output)'} has no {RUN_CONFIG}; "
-                             f"pass the folder of an interrupted run")
-        saved = json.loads((folder / RUN_CONFIG).read_text())
-        task = task or saved["task"]
-        options = {**{k: v for k, v in saved.items() if k != "task"}, **options,
-                   "output": str(folder), "resume": True}
-    if not task:
-        raise TlzooError("missing TASK; see 'tlzoo list tasks'")
+        if resume and options.get("output") and Path(options["output"]) != Path(resume):
+            raise TlzooError(f"--resume {resume} and --output {options['output']} name different folders")
+        options.update({"resume": True, **({"output": resume} if resume else {})})
     from tlzoo.engine.run import resolve_config
 
     if print_config:
@@ -99,7 +92,7 @@ def train_command(ctx: click.Context, task: str | None, config_file: str | None,
     from tlzoo.engine.run import train
 
     result = train(task, config_file, **options)
-    if options.get("quiet") or int(os.environ.get("RANK", "0")) != 0:  # one summary, not one per process
+    if result.config.quiet or int(os.environ.get("RANK", "0")) != 0:  # one summary, not one per process
         return
     for split in ("validation", "test"):
         if split in result.metrics:

@@ -130,8 +130,11 @@ def load_checkpoint(path: Path, model: Any, optimizer: Any, scheduler: Any) -> d
 
 
 def prune(folder: Path, keep: int, protect: Path | None) -> None:
-    """Delete all but the newest ``keep`` checkpoints, never the protected (best) one."""
+    """Delete all but the newest ``keep`` checkpoints (0: all), never the protected (best) one."""
     checkpoints = list_checkpoints(folder)
-    for path in checkpoints[:-keep] if keep > 0 else []:
+    for path in checkpoints[:max(len(checkpoints) - keep, 0)]:
         if protect is None or path.resolve() != protect.resolve():
             shutil.rmtree(path, ignore_errors=True)
+    root = folder / CHECKPOINTS
+    if root.is_dir() and not any(root.iterdir()):
+        root.rmdir()

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import math
+import os
+import typing
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
@@ -52,7 +55,7 @@ class TrainConfig:
 
     eval_every: str = "epoch"
     save_every: int = 0
-    keep_checkpoints: int = 2
+    keep_checkpoints: int = 0
     early_stopping_patience: int = 0
     logging_steps: int = 10
 
@@ -78,6 +81,45 @@ class TrainConfig:
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
+
+@dataclasses.dataclass(frozen=True)
+class Range:
+    """Allowed values of a numeric option (each bound optional); non-finite numbers never pass."""
+
+    gt: float | None = None
+    ge: float | None = None
+    lt: float | None = None
+    le: float | None = None
+
+    def admits(self, value: float) -> bool:
+        return ((self.gt is None or value > self.gt) and (self.ge is None or value >= self.ge)
+                and (self.lt is None or value < self.lt) and (self.le is None or value <= self.le))
+
+    def __str__(self) -> str:
+        low, high = self.gt if self.gt is not None else self.ge, self.lt if self.lt is not None else self.le
+        if low is not None and high is not None:
+            return (f"in {'(' if self.gt is not None else '['}{low:g}, {high:g}"
+                    f"{')' if self.lt is not None else ']'}")
+        if low is not None:
+            return f"{'>' if self.gt is not None else '>='} {low:g}"
+        return f"{'<' if self.lt is not None else '<='} {high:g}" if high is not None else "finite"
+
+
+POSITIVE, NON_NEGATIVE, AT_LEAST_ONE, FRACTION = Range(gt=0), Range(ge=0), Range(ge=1), Range(ge=0, le=1)
+LIMITS: dict[str, Range] = {
+    "epochs": POSITIVE, "max_steps": NON_NEGATIVE, "max_minutes": NON_NEGATIVE,
+    "batch_size": AT_LEAST_ONE, "eval_batch_size": AT_LEAST_ONE, "grad_accum": AT_LEAST_ONE,
+    "learning_rate": POSITIVE, "weight_decay": NON_NEGATIVE, "warmup_ratio": FRACTION,
+    "max_grad_norm": NON_NEGATIVE, "seed": Range(ge=0, le=2**32 - 1), "max_length": AT_LEAST_ONE,
+    "max_train_samples": NON_NEGATIVE, "max_eval_samples": NON_NEGATIVE,
+    "llrd": Range(gt=0, le=1), "lora_r": AT_LEAST_ONE, "lora_alpha": AT_LEAST_ONE,
+    "lora_dropout": Range(ge=0, lt=1),
+    "save_every": NON_NEGATIVE, "keep_checkpoints": NON_NEGATIVE, "early_stopping_patience": NON_NEGATIVE,
+    "logging_steps": AT_LEAST_ONE,
+    "generation_max_new_tokens": AT_LEAST_ONE, "generation_num_beams": AT_LEAST_ONE,
+    "generation_length_penalty": Range(), "generation_no_repeat_ngram_size": NON_NEGATIVE,
+}
+"""The range of every numeric :class:`TrainConfig` field, checked by :func:`typed_value`."""
 
 FIELDS = {f.name: f for f in dataclasses.fields(TrainConfig)}
 
@@ -113,7 +155,9 @@ HELP = {
     "lora_dropout": "LoRA dropout.",
     "eval_every": "Evaluate on validation data every 'epoch', every N steps, or 'none'.",
     "save_every": "Also checkpoint every N optimizer steps (0: only at evaluations).",
-    "keep_checkpoints": "How many recent checkpoints to keep (the best one is always kept).",
+    "keep_checkpoints": "Checkpoints (with optimizer state) kept once the final model is written: the newest N "
+                        "(0: none; prune a finished run with 'rm -r DIR/checkpoints'). While training, the newest "
+                        "and the best are kept for --resume.",
     "early_stopping_patience": "Stop after N evaluations without improvement (0: never).",
     "logging_steps": "Log every N optimizer steps to log.jsonl.",
     "generation_max_new_tokens": "Generation: maximum new tokens.",
@@ -144,19 +188,25 @@ def read_yaml(path: str) -> dict[str, Any]:
 
 
 def resolve(task_defaults: Mapping[str, Any], file_values: Mapping[str, Any],
-            explicit: Mapping[str, Any], task_option_names: set[str]) -> TrainConfig:
-    """Merge the layers; unknown keys are an error unless they are the task's own options."""
+            explicit: Mapping[str, Any], task_option_names: set[str], config_file: str | None = None,
+            saved: Mapping[str, Any] | None = None, saved_file: str | None = None) -> TrainConfig:
+    """Merge the layers, each value typed and range-checked; unknown keys are an error unless they are
+    the task's own options. ``saved`` (a resumed run's configuration) sits between file and options."""
     merged: dict[str, Any] = {}
     task_options: dict[str, Any] = {}
-    for layer_name, layer in (("task defaults", task_defaults), ("config file", file_values),
-                              ("options", explicit)):
+    layers = (("task defaults", task_defaults), (f"config file {config_file}", file_values),
+              (f"saved run configuration {saved_file}", saved or {}), ("options", explicit))
+    for layer_name, layer in layers:
         for key, value in layer.items():
             if value is None:
                 continue
             if key == "task_options":
                 task_options.update(value or {})
             elif key in FIELDS:
-                merged[key] = value
+                try:
+                    merged[key] = typed_value(key, value)
+                except TlzooError as exc:
+                    raise TlzooError(str(exc) if layer_name == "options" else f"{layer_name}: {exc}") from None
             elif key in task_option_names:
                 task_options[key] = value
             else:
@@ -170,16 +220,65 @@ def resolve(task_defaults: Mapping[str, Any], file_values: Mapping[str, Any],
     return config
 
 
+_TRUE, _FALSE = {"true", "yes", "on", "1"}, {"false", "no", "off", "0"}
+_HINTS = typing.get_type_hints(TrainConfig)
+
+
+def typed_value(name: str, value: Any) -> Any:
+    """``value`` as option ``name``'s type, within its range; strings (YAML reads ``3e-3`` as one) are
+    parsed, anything else wrong is a one-line error naming the option."""
+    hint = _HINTS[name]
+    kinds = [k for k in typing.get_args(hint) if k is not type(None)] or [hint]
+    kind = kinds[0]
+    if typing.get_origin(hint) is Literal:
+        if value not in kinds:
+            raise TlzooError(f"{name} must be one of {', '.join(kinds)}, got {value!r}")
+        return value
+    if kind is bool:
+        if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
+            return value.strip().lower() in _TRUE
+        if not isinstance(value, bool):
+            raise TlzooError(f"{name} must be true or false, got {value!r}")
+        return value
+    if kind in (int, float):
+        number = _number(name, value, kind)
+        if not math.isfinite(number):
+            raise TlzooError(f"{name} must be a finite number, got {value!r}")
+        if not LIMITS[name].admits(number):
+            raise TlzooError(f"{name} must be {LIMITS[name]}, got {number if kind is int else f'{number:g}'}")
+        return number
+    if kind is str:
+        if isinstance(value, os.PathLike):
+            value = os.fspath(value)
+        elif isinstance(value, int) and not isinstance(value, bool):
+            value = str(value)  # eval_every: 50 in YAML
+        if not isinstance(value, str):
+            raise TlzooError(f"{name} must be a string, got {value!r}")
+        if name == "eval_every" and value not in ("epoch", "none") and not (value.isdigit() and int(value) >= 1):
+            raise TlzooError(f"eval_every must be 'epoch', 'none' or a number of steps >= 1, got {value!r}")
+    return value
+
+
+def _number(name: str, value: Any, kind: type) -> Any:
+    """An int or float from a number or a numeric string; an integral float is accepted as an int."""
+    what = "an integer" if kind is int else "a number"
+    parsed: Any = value
+    if isinstance(value, str):
+        try:
+            parsed = float(value.strip()) if kind is float or not value.strip().lstrip("+-").isdigit() \
+                else int(value.strip())
+        except ValueError:
+            raise TlzooError(f"{name} must be {what}, got {value!r}") from None
+    if isinstance(parsed, bool) or not isinstance(parsed, (int, float)):
+        raise TlzooError(f"{name} must be {what}, got {value!r}")
+    if kind is int:
+        if isinstance(parsed, float) and not (math.isfinite(parsed) and parsed.is_integer()):
+            raise TlzooError(f"{name} must be an integer, got {value!r}")
+        return int(parsed)
+    return float(parsed)
+
+
 def _validate(config: TrainConfig) -> None:
-    if config.precision not in ("fp32", "bf16", "fp16"):
-        raise TlzooError(f"precision must be fp32, bf16 or fp16, not {config.precision!r}")
-    if config.strategy not in ("full", "freeze", "lora", "gradual"):
-        raise TlzooError(f"strategy must be full, freeze, lora or gradual, not {config.strategy!r}")
-    if config.batch_size < 1 or config.grad_accum < 1 or config.eval_batch_size < 1:
-        raise TlzooError("batch sizes and grad_accum must be positive")
-    if not 0 < config.llrd <= 1:
-        raise TlzooError(f"llrd must be in (0, 1], not {config.llrd}")
+    """Checks across options; each option's own type and range are checked by :func:`typed_value`."""
     if config.streaming and not config.max_steps:
         raise TlzooError("--streaming needs --max-steps (a stream has no known length)")
-    if config.eval_every not in ("epoch", "none") and not str(config.eval_every).isdigit():
-        raise TlzooError(f"eval_every must be 'epoch', 'none' or a number of steps, not {config.eval_every!r}")

@@ -174,7 +174,9 @@ class FitLoop:
             path = checkpoint.save_checkpoint(self.output, self.loop_state.step, model_state,
                                               self.optimizer, self.scheduler, asdict(self.loop_state))
             best = Path(self.loop_state.best_checkpoint) if self.loop_state.best_checkpoint else None
-            checkpoint.prune(self.output, self.config.keep_checkpoints, best)
+            # While training the newest checkpoint (to resume from) and the best are kept whatever
+            # --keep-checkpoints says; the run prunes to that number once the final model is written.
+            checkpoint.prune(self.output, max(self.config.keep_checkpoints, 1), best)
         self.accelerator.wait_for_everyone()
         return path
 

@@ -17,13 +17,21 @@ STAGING = ".staging"
 RUN_CONFIG = "run_config.json"
 RUN_FILES = (MANIFEST, "checkpoints", "log.jsonl", RUN_CONFIG)
 """Files whose presence means a folder holds a run (finished or interrupted)."""
+PREVIOUS = ".previous-run"
+"""Where a run replaced with ``--overwrite`` waits until the new run's first step, to be restored if it fails."""
+_RUN_OUTPUTS = (*RUN_FILES, "metrics.json", "curves.png", "evaluation", STAGING, ".artifacts")
 
 
 def check_output_folder(output: Path, overwrite: bool, resume: bool) -> None:
     """Refuse to mix runs: a folder holding another run needs ``--overwrite`` (or ``--resume``)."""
     from tlzoo.api import TlzooError
 
-    if not output.exists() or resume:
+    if resume:
+        if (output / MANIFEST).is_file():
+            raise TlzooError(f"{output} is a finished run ({MANIFEST}); nothing to resume. To train it again, "
+                             f"use --overwrite instead of --resume")
+        return
+    if not output.exists():
         return
     if not output.is_dir():
         raise TlzooError(f"output {output} exists and is not a folder")
@@ -36,12 +44,49 @@ def check_output_folder(output: Path, overwrite: bool, resume: bool) -> None:
 
 
 def clear_run(output: Path) -> None:
-    for name in (*RUN_FILES, "metrics.json", "curves.png", "evaluation", STAGING, ".artifacts"):
+    for name in _RUN_OUTPUTS:
         path = output / name
         if path.is_dir():
             shutil.rmtree(path)
         elif path.exists():
             path.unlink()
+
+
+class NewRun:
+    """Starts a run in ``output`` so that one failing before its first optimizer step can be undone.
+
+    :meth:`undo` removes the folders :meth:`begin` created, or, in a folder that existed, what the
+    run wrote, restoring an old run that ``--overwrite`` set aside. :meth:`keep` ends that promise.
+    """
+
+    def __init__(self, output: Path) -> None:
+        self.output = output
+        self.created: Path | None = None
+
+    def begin(self) -> None:
+        missing = [p for p in (self.output, *self.output.parents) if not p.exists()]
+        self.created = missing[-1] if missing else None
+        self.output.mkdir(parents=True, exist_ok=True)
+        previous = self.output / PREVIOUS
+        shutil.rmtree(previous, ignore_errors=True)
+        for name in _RUN_OUTPUTS:
+            if (self.output / name).exists():
+                previous.mkdir(exist_ok=True)
+                os.replace(self.output / name, previous / name)
+
+    def keep(self) -> None:
+        shutil.rmtree(self.output / PREVIOUS, ignore_errors=True)
+
+    def undo(self) -> None:
+        if self.created is not None:
+            shutil.rmtree(self.created, ignore_errors=True)
+            return
+        clear_run(self.output)
+        previous = self.output / PREVIOUS
+        if previous.is_dir():
+            for path in previous.iterdir():
+                os.replace(path, self.output / path.name)
+            previous.rmdir()
 
 
 def model_card(manifest: dict[str, Any], metrics: dict[str, Any]) -> str:
@@ -50,7 +95,7 @@ def model_card(manifest: dict[str, Any], metrics: dict[str, Any]) -> str:
              f"{manifest['plugin']['version']})",
              f"- backbone: `{manifest['backbone']['name']}` ({manifest['backbone']['source']})",
              f"- strategy: `{manifest['config']['strategy']}`, precision `{manifest['config']['precision']}`",
-             "- data: " + ", ".join(f"{split} `{info['path']}`" for split, info in manifest["data"].items()),
+             "- data: " + ", ".join(_data_entry(split, info) for split, info in manifest["data"].items()),
              "", "## Metrics", "", "| split | metric | value |", "| --- | --- | --- |"]
     for split, values in metrics.items():
         for key, value in values.items():
@@ -61,6 +106,12 @@ def model_card(manifest: dict[str, Any], metrics: dict[str, Any]) -> str:
               "model = tlzoo.load(\"path/to/this/folder\")", "model.predict([...])", "```", "",
               f"The weights load directly with `transformers.{manifest['model_class']}.from_pretrained`.", ""]
     return "\n".join(lines)
+
+
+def _data_entry(split: str, info: dict[str, str]) -> str:
+    """``train `file.jsonl` (sha256 `0123abcd4567`)``: a file's name and hash; its path stays private."""
+    digest = f" (sha256 `{info['sha256'][:12]}`)" if info["sha256"] != info["name"] else ""
+    return f"{split} `{info['name']}`{digest}"
 
 
 def write_final(output: Path, model: Any, tokenizer: Any, manifest: dict[str, Any],

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import platform
+import shlex
 import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -32,15 +33,40 @@ def task_class(name: str) -> tuple[type[BaseTask], Any]:
     return spec.load(), spec
 
 
-def resolve_config(task: str, config_file: str | None = None, **options: Any) -> TrainConfig:
-    """The full configuration a run would use (``--print-config`` shows it)."""
+def resolve_config(task: str | None, config_file: str | None = None, **options: Any) -> TrainConfig:
+    """The full configuration a run would use (``--print-config`` shows it).
+
+    With ``resume=True`` the run's saved configuration (``run_config.json`` in ``output``, taken from
+    the options or else the config file) is merged under the options given now, so the Python API and
+    ``tlzoo train --resume`` resume alike.
+    """
+    from tlzoo.engine.output import RUN_CONFIG
+
+    file_values = read_yaml(config_file) if config_file else {}
+    saved: dict[str, Any] = {}
+    saved_file = None
+    if options.get("resume"):
+        folder = options.get("output") or file_values.get("output")
+        if not folder:
+            raise TlzooError("cannot resume: no folder; pass --resume DIR, --output DIR or output: in the "
+                             "--config file")
+        saved_path = Path(folder) / RUN_CONFIG
+        if not saved_path.is_file():
+            raise TlzooError(f"cannot resume: {folder} has no {RUN_CONFIG}; pass the folder of an interrupted run")
+        saved, saved_file = json.loads(saved_path.read_text()), str(saved_path)
+        if task and saved.get("task") != task:
+            raise TlzooError(f"cannot resume: {folder} is a run of task {saved.get('task')!r}, not {task!r}")
+        options = {**options, "output": folder}
+    file_task = file_values.pop("task", None)
+    task = task or saved.get("task") or file_task
+    if not task:
+        raise TlzooError("missing TASK; see 'tlzoo list tasks'")
+    if file_task is not None and file_task != task:
+        raise TlzooError(f"config file {config_file} is for task {file_task!r}, not {task!r}")
     cls, _ = task_class(task)
     option_names = {f.name for f in dataclasses.fields(cls.options_class)}
-    file_values = read_yaml(config_file) if config_file else {}
-    file_task = file_values.pop("task", task)
-    if file_task != task:
-        raise TlzooError(f"config file {config_file} is for task {file_task!r}, not {task!r}")
-    return resolve({**cls.default_hparams}, file_values, {**options, "task": task}, option_names)
+    return resolve({**cls.default_hparams}, file_values, {**options, "task": task}, option_names,
+                   config_file=config_file, saved=saved, saved_file=saved_file)
 
 
 def make_accelerator(config: TrainConfig) -> Any:
@@ -90,20 +116,94 @@ def build_manifest(config: TrainConfig, spec: Any, task: BaseTask, backbone: Any
             "task_options": dataclasses.asdict(task.options), "state": dict(state),
             "backbone": {"name": backbone.name, "kind": backbone.kind,
                          "source": getattr(backbone, "source", "config")},
-            "versions": _versions(), "data": dict(data), "config": config.to_dict()}
+            "versions": _versions(), "data": dict(data), "config": _shareable(config)}
 
 
-def train(task: str, config: str | None = None, **options: Any) -> TrainResult:
-    """Fine-tune; see :class:`TrainConfig` for the options (and ``config``, a YAML file)."""
+def data_name(path: str) -> str:
+    """What a model folder records of a data file: its name (a hub dataset's full name); paths are private."""
+    return path if is_hub_dataset(path) else Path(path).name
+
+
+def _shareable(config: TrainConfig) -> dict[str, Any]:
+    """The configuration for the manifest: file names instead of the private paths of data and folders."""
+    values = config.to_dict()
+    for key in ("train", "validation", "test"):
+        if values[key]:
+            values[key] = data_name(values[key])
+    if values["backbone"] and Path(values["backbone"]).exists():
+        values["backbone"] = Path(values["backbone"]).name
+    values["output"] = None
+    return values
+
+
+class RunInterrupted(KeyboardInterrupt):
+    """Ctrl-C during :func:`train`; the message says what the output folder kept and how to resume."""
+
+
+@dataclass
+class _Attempt:
+    """What a failure must know: the new run to undo if it made no step, and the loop once built."""
+
+    output: Path
+    resume: bool
+    new_run: Any = None
+    loop: Any = None
+
+    def step(self) -> int:
+        return self.loop.loop_state.step if self.loop is not None else 0
+
+    def failed(self) -> bool:
+        """Undo a new run that made no optimizer step; True when the folder keeps a resumable run."""
+        stepped = self.step() > 0
+        if self.new_run is not None and stepped:
+            self.new_run.keep()
+        elif self.new_run is not None:
+            self.new_run.undo()
+        return self.resume or stepped
+
+    def interrupted(self, kept: bool) -> str:
+        if not kept:
+            return f"interrupted before the first training step; nothing was kept in {self.output}"
+        from tlzoo.engine.checkpoint import list_checkpoints
+
+        command = f"tlzoo train --resume {shlex.quote(str(self.output))}"
+        when = f"interrupted at step {self.step()}" if self.loop is not None else "interrupted"
+        found = list_checkpoints(self.output)
+        if not found:
+            return f"{when}; no checkpoint was written yet; start again from step 0 with: {command}"
+        newest = found[-1]
+        return f"{when}; kept checkpoint {newest} (step {int(newest.name[5:])}); continue with: {command}"
+
+
+def train(task: str | None = None, config: str | None = None, **options: Any) -> TrainResult:
+    """Fine-tune; see :class:`TrainConfig` for the options (and ``config``, a YAML file).
+
+    ``resume=True`` continues the interrupted run in ``output`` with its saved configuration. A run
+    that fails before its first optimizer step leaves the output folder as it was; Ctrl-C raises
+    :class:`RunInterrupted`, whose message says what was kept.
+    """
+    cfg = resolve_config(task, config, **options)
+    attempt = _Attempt(Path(cfg.output or "."), cfg.resume)
+    try:
+        return _train(cfg, attempt)
+    except BaseException as exc:
+        kept = attempt.failed()
+        if isinstance(exc, KeyboardInterrupt):
+            raise RunInterrupted(attempt.interrupted(kept)) from exc
+        raise
+
+
+def _train(cfg: TrainConfig, attempt: _Attempt) -> TrainResult:
     from tlzoo.backbones.loading import resolve_backbone
     from tlzoo.engine import data as data_mod
+    from tlzoo.engine.checkpoint import prune
     from tlzoo.engine.loop import EvalSet, FitLoop, evaluate_model
-    from tlzoo.engine.output import RUN_CONFIG, check_output_folder, clear_run, write_final
+    from tlzoo.engine.output import RUN_CONFIG, NewRun, check_output_folder, write_final
     from tlzoo.engine.plot import plot_curves
     from tlzoo.engine.progress import quiet_libraries
     from tlzoo.engine.strategies import finalize_model, prepare_model
 
-    cfg = resolve_config(task, config, **options)
+    task = cfg.task
     if not cfg.train:
         raise TlzooError("no training data: pass --train FILE")
     if not cfg.output:
@@ -138,14 +238,15 @@ def train(task: str, config: str | None = None, **options: Any) -> TrainResult:
     model = prepare_model(model, cfg.strategy, (cfg.lora_r, cfg.lora_alpha, cfg.lora_dropout))
 
     if accelerator.is_main_process:
-        if cfg.overwrite and not cfg.resume:
-            clear_run(output)
-        output.mkdir(parents=True, exist_ok=True)
+        if not cfg.resume:
+            attempt.new_run = NewRun(output)
+            attempt.new_run.begin()
         run_config = {k: v for k, v in cfg.to_dict().items() if k not in ("resume", "overwrite")}
         (output / RUN_CONFIG).write_text(json.dumps(run_config, indent=2))
     accelerator.wait_for_everyone()
     evaluation = EvalSet(raw["validation"], features["validation"], cfg.validation) if "validation" in raw else None
-    loop = FitLoop(task_obj, cfg, model, tokenizer, state, features["train"], evaluation, output, accelerator)
+    loop = attempt.loop = FitLoop(task_obj, cfg, model, tokenizer, state, features["train"], evaluation, output,
+                                  accelerator)
     if cfg.resume and loop.resume():
         loop.log.write(event="resume", step=loop.loop_state.step, processes=accelerator.num_processes)
         if accelerator.is_main_process and not cfg.quiet:
@@ -171,8 +272,7 @@ def train(task: str, config: str | None = None, **options: Any) -> TrainResult:
         metrics[name] = evaluate_model(task_obj, final_model, evalset, loop.collator, cfg, state, accelerator,
                                        calibrate=name == "validation", artifacts=artifacts / "evaluation" / name)
     if accelerator.is_main_process:
-        data_info = {name: {"path": path if is_hub_dataset(path) else str(Path(path).resolve()),
-                            "sha256": data_mod.file_sha256(path)}
+        data_info = {name: {"name": data_name(path), "sha256": data_mod.file_sha256(path)}
                      for name, path in splits.items() if path}
         manifest = build_manifest(cfg, spec, task_obj, backbone, state, data_info)
         manifest["metrics"] = metrics
@@ -182,6 +282,8 @@ def train(task: str, config: str | None = None, **options: Any) -> TrainResult:
             extra["curves.png"] = artifacts / "curves.png"
         write_final(output, final_model, tokenizer, manifest, metrics, extra)
         shutil.rmtree(artifacts, ignore_errors=True)
+        prune(output, cfg.keep_checkpoints, None)  # the final model is written: checkpoints only on request
+        NewRun(output).keep()  # drops an old run that --overwrite set aside (also one a killed run left)
     accelerator.wait_for_everyone()
     return TrainResult(str(output), metrics, loop.log.records, cfg)
 
