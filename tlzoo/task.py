@@ -13,7 +13,8 @@
    function (see :meth:`BaseTask.preprocess` for its arguments and the columns it must return).
 5. ``collator(tokenizer, model)``: pads a list of features into a batch.
 6. ``loss(model, batch)``: defaults to the model's own loss.
-7. ``forward(model, batch)``: one output per feature (e.g. logits) for post-processing.
+7. ``forward(model, batch, context)``: one output per feature (e.g. logits) for post-processing;
+   ``context`` (:class:`ForwardContext`) carries the tokenizer and the options in effect for this pass.
 8. ``postprocess(outputs, features, examples, state)``: one prediction per example.
 9. ``references(examples, state)`` and ``compute_metrics(predictions, references, state)``.
 10. After training, ``calibrate(outputs, features, examples, state)`` may tune the state on validation
@@ -22,7 +23,9 @@
 A ``preprocess`` that truncates may add a boolean ``truncated`` column (see
 :func:`truncation_flags`); the engine logs the count.
 
-Prediction reuses 4, 7 and 8 on ``inputs_to_examples(inputs)``, then ``format_prediction``.
+Prediction reuses 4, 7 and 8 on ``inputs_to_examples(inputs)``, then ``format_prediction``. The options
+named in ``prediction_options`` (e.g. generation settings) may be changed per prediction call; ``forward``
+then sees them in ``context.options`` while ``self.options`` keeps the trained values.
 ``tlzoo check`` (:mod:`tlzoo.testing.kit`) also predicts on inputs it derives from the spec's first
 ``example_inputs`` entry (:func:`tlzoo.testing.kit.edge_case_inputs`): every string emptied (``""``),
 every list of words emptied (``[]``), the longest field repeated to 3000 words, and every field
@@ -46,6 +49,15 @@ class TaskOptions:
     """Task-specific options; subclasses add fields, which become ``--kebab-case`` CLI flags."""
 
 
+@dataclasses.dataclass(frozen=True)
+class ForwardContext:
+    """What ``forward`` may use besides the model and the batch; the engine builds it for each pass."""
+
+    tokenizer: Any
+    options: TaskOptions
+    """The options in effect: the task's own, with any per-call prediction options applied."""
+
+
 class BaseTask:
     """Defaults shared by all tasks. Subclasses set the class attributes and the schema steps."""
 
@@ -62,6 +74,9 @@ class BaseTask:
     """The feature column whose length is a row's size: training batches group rows of similar
     length (less padding), and prediction sorts by it. Every feature row ``preprocess`` returns must
     hold this column; set another (e.g. ``"labels"``) if your inputs are not ``input_ids``."""
+    prediction_options: ClassVar[tuple[str, ...]] = ()
+    """Fields of ``options_class`` that a prediction call may change without retraining (generation
+    settings): ``Predictor.predict(inputs, num_beams=4)``, ``tlzoo predict MODEL --num-beams 4``."""
 
     def __init__(self, options: TaskOptions | Mapping[str, Any] | None = None) -> None:
         if options is None:
@@ -110,7 +125,7 @@ class BaseTask:
     def loss(self, model: Any, batch: Mapping[str, Any]) -> Any:
         return model(**batch).loss
 
-    def forward(self, model: Any, batch: Mapping[str, Any], generation: Mapping[str, Any]) -> list[Any]:
+    def forward(self, model: Any, batch: Mapping[str, Any], context: ForwardContext) -> list[Any]:
         """One output per row of ``batch`` (default: its logits as a numpy array)."""
         inputs = {k: v for k, v in batch.items() if k != "labels"}
         logits = model(**inputs).logits
@@ -155,6 +170,21 @@ def make_options(options_class: type[TaskOptions], values: Mapping[str, Any]) ->
         raise TlzooError(f"unknown task option(s) {', '.join(map(repr, unknown))}{hints}; this task accepts: "
                          f"{', '.join(sorted(fields)) or '(none)'}")
     return options_class(**{k: _coerce(options_class, k, v) for k, v in values.items()})
+
+
+def with_prediction_options(task: BaseTask, values: Mapping[str, Any]) -> TaskOptions:
+    """``task.options`` with ``values`` applied, each one of ``task.prediction_options`` and typed like
+    the field (strings from the CLI are converted); ``task.options`` itself is left as it is."""
+    allowed = task.prediction_options
+    for name in values:
+        if name not in allowed:
+            hint = did_you_mean(name, allowed)
+            accepted = f"; {task.name} accepts: {', '.join(allowed)}" if allowed else \
+                f"; {task.name} takes no prediction options"
+            raise TlzooError(f"unknown prediction option {name!r}{hint or accepted}")
+    if not values:
+        return task.options
+    return dataclasses.replace(task.options, **{k: _coerce(type(task.options), k, v) for k, v in values.items()})
 
 
 _TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}

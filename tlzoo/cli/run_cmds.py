@@ -23,7 +23,6 @@ from tlzoo.cli.task_help import TrainCommand
 from tlzoo.engine.config import HELP, TrainConfig
 
 _POSITIONAL = {"task", "task_options"}
-_CHOICES = {"precision": ["fp32", "bf16", "fp16"], "strategy": ["full", "freeze", "lora", "gradual"]}
 
 
 def _engine_options(command: Any) -> Any:
@@ -39,8 +38,8 @@ def _engine_options(command: Any) -> Any:
             command = click.option(decl, field.name, is_flag=True, default=None, help=HELP.get(field.name, ""))(command)
             continue
         kind: Any = {int: int, float: float}.get(hint, str)
-        if field.name in _CHOICES:
-            kind = click.Choice(_CHOICES[field.name])
+        if typing.get_origin(hint) is typing.Literal:  # precision, strategy: the choices TrainConfig declares
+            kind = click.Choice(typing.get_args(hint))
         command = click.option(flag, field.name, type=kind, default=default, help=HELP.get(field.name, ""))(command)
     return command
 
@@ -140,25 +139,52 @@ def _write_atomically(target: Path, text: str) -> None:
 def predict_command(ctx: click.Context, model_dir: str, text: tuple[str, ...], text_pair: tuple[str, ...],
                     input_file: str | None, output: str | None, batch_size: int | None) -> None:
     """Predict with a trained model: one JSON line per input, in order (a blank input row gives the
-    prediction on an empty input). Structured inputs: the task's fields (--question Q --context C) or a file."""
+    prediction on an empty input). Structured inputs: the task's fields (--question Q --context C) or a file.
+    The task's prediction options (generation tasks: --num-beams N, --max-new-tokens N, ...) apply to this
+    call only."""
     from tlzoo.data.inputs import InputFields, command_line_inputs, read_inputs
     from tlzoo.engine.model_folder import read_manifest, task_spec
 
-    fields = InputFields.of(task_spec(model_dir, read_manifest(model_dir)))
+    spec = task_spec(model_dir, read_manifest(model_dir))
+    fields = InputFields.of(spec)
+    option_names = spec.load().prediction_options
+    prediction_options, field_args = _prediction_options(ctx.args, option_names)
     options = [opt for param in ctx.command.params for opt in param.opts if opt.startswith("--")]
-    inputs = command_line_inputs(text, text_pair, ctx.args, fields, options)
+    options += ["--" + name.replace("_", "-") for name in option_names]
+    inputs = command_line_inputs(text, text_pair, field_args, fields, options)
     if input_file:
         inputs += read_inputs(input_file, fields)
     if not inputs:
         raise TlzooError("nothing to predict: pass --text, --input FILE or the task's input fields")
     import tlzoo
 
-    predictions = tlzoo.load(model_dir).predict(inputs, batch_size=batch_size)
+    predictions = tlzoo.load(model_dir).predict(inputs, batch_size=batch_size, **prediction_options)
     lines = "".join(json.dumps(p, ensure_ascii=False) + "\n" for p in predictions)
     if output:
         _write_atomically(Path(output), lines)
     else:
         sys.stdout.write(lines)
+
+
+def _prediction_options(args: list[str], names: tuple[str, ...]) -> tuple[dict[str, str], list[str]]:
+    """Split the words click left over into the task's prediction options (``--num-beams 4``, as strings;
+    the task types and checks them) and the rest, which name input fields."""
+    flags = {"--" + name.replace("_", "-"): name for name in names}
+    options: dict[str, str] = {}
+    rest: list[str] = []
+    items = list(args)
+    while items:
+        word = items.pop(0)
+        key, equals, inline = word.partition("=")
+        if key not in flags:
+            rest.append(word)
+            continue
+        if not equals:
+            if not items or items[0].startswith("--"):
+                raise TlzooError(f"{key} needs a value")
+            inline = items.pop(0)
+        options[flags[key]] = inline
+    return options, rest
 
 
 COMMANDS = [train_command, evaluate_command, predict_command]

@@ -11,10 +11,12 @@ from pathlib import Path
 from typing import Any, Literal
 
 from tlzoo.api import TlzooError
+from tlzoo.seq2seq.task import GENERATION_OPTIONS
 from tlzoo.suggest import did_you_mean
 
 Precision = Literal["fp32", "bf16", "fp16"]
 Strategy = Literal["full", "freeze", "lora", "gradual"]
+"""The choices of ``precision`` and ``strategy``, written here only: validation and the CLI read them."""
 
 
 @dataclasses.dataclass
@@ -59,24 +61,9 @@ class TrainConfig:
     early_stopping_patience: int = 0
     logging_steps: int = 10
 
-    generation_max_new_tokens: int = 64
-    generation_num_beams: int = 1
-    generation_length_penalty: float = 1.0
-    generation_no_repeat_ngram_size: int = 0
-
     quiet: bool = False
     overwrite: bool = False
     resume: bool = False
-
-    def generation(self) -> dict[str, Any]:
-        """Generation settings as ``model.generate`` keyword arguments."""
-        kwargs: dict[str, Any] = {"max_new_tokens": self.generation_max_new_tokens,
-                                  "num_beams": self.generation_num_beams}
-        if self.generation_num_beams > 1:
-            kwargs["length_penalty"] = self.generation_length_penalty
-        if self.generation_no_repeat_ngram_size:
-            kwargs["no_repeat_ngram_size"] = self.generation_no_repeat_ngram_size
-        return kwargs
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -116,12 +103,14 @@ LIMITS: dict[str, Range] = {
     "lora_dropout": Range(ge=0, lt=1),
     "save_every": NON_NEGATIVE, "keep_checkpoints": NON_NEGATIVE, "early_stopping_patience": NON_NEGATIVE,
     "logging_steps": AT_LEAST_ONE,
-    "generation_max_new_tokens": AT_LEAST_ONE, "generation_num_beams": AT_LEAST_ONE,
-    "generation_length_penalty": Range(), "generation_no_repeat_ngram_size": NON_NEGATIVE,
 }
 """The range of every numeric :class:`TrainConfig` field, checked by :func:`typed_value`."""
 
 FIELDS = {f.name: f for f in dataclasses.fields(TrainConfig)}
+
+MOVED_TO_TASK_OPTIONS = {f"generation_{name}": name for name in GENERATION_OPTIONS}
+"""Engine options that became options of the generation tasks; older YAML files, ``run_config.json``
+and model folders still name them the old way, and are read as the task options."""
 
 HELP = {
     "backbone": "Backbone name (see 'tlzoo list backbones'), local model folder or hub id.",
@@ -160,10 +149,6 @@ HELP = {
                         "and the best are kept for --resume.",
     "early_stopping_patience": "Stop after N evaluations without improvement (0: never).",
     "logging_steps": "Log every N optimizer steps to log.jsonl.",
-    "generation_max_new_tokens": "Generation: maximum new tokens.",
-    "generation_num_beams": "Generation: beam size (1: greedy).",
-    "generation_length_penalty": "Generation: beam-search length penalty.",
-    "generation_no_repeat_ngram_size": "Generation: forbid repeating n-grams of this size (0: off).",
     "quiet": "No progress bars or per-evaluation lines.",
     "overwrite": "Replace an output folder that holds another run.",
 }
@@ -209,6 +194,8 @@ def resolve(task_defaults: Mapping[str, Any], file_values: Mapping[str, Any],
                     raise TlzooError(str(exc) if layer_name == "options" else f"{layer_name}: {exc}") from None
             elif key in task_option_names:
                 task_options[key] = value
+            elif MOVED_TO_TASK_OPTIONS.get(key) in task_option_names:
+                task_options[MOVED_TO_TASK_OPTIONS[key]] = value
             else:
                 known = (set(FIELDS) | task_option_names) - {"task", "task_options", "resume"}
                 hint = did_you_mean(key, known, lambda n: f"{n!r} (--{n.replace('_', '-')})")

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from contextlib import nullcontext
 from typing import Any
 
 import torch
 
 from tlzoo.engine.data import feature_lengths, inference_batches, model_columns
+from tlzoo.task import ForwardContext
 
 
 def run_forward(task: Any, model: Any, features: Any, collator: Any, batch_size: int,
-                generation: Mapping[str, Any], accelerator: Any = None, device: Any = None) -> list[Any]:
+                context: ForwardContext, accelerator: Any = None, device: Any = None) -> list[Any]:
     """Outputs of ``task.forward`` for every feature row, in the rows' original order.
 
     Under several processes each takes every world-th row; results are gathered on all ranks.
@@ -32,7 +32,7 @@ def run_forward(task: Any, model: Any, features: Any, collator: Any, batch_size:
             batch = collator([{c: rows[c][i] for c in columns} for i in range(len(batch_indices))])
             batch = {k: v.to(device) if hasattr(v, "to") else v for k, v in batch.items()}
             with accelerator.autocast() if accelerator else nullcontext():
-                results = task.forward(model, batch, generation)
+                results = task.forward(model, batch, context)
             outputs.extend(zip(batch_indices, results))
     if was_training:
         model.train()

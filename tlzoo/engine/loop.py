@@ -22,9 +22,11 @@ from tlzoo.api import TlzooError
 from tlzoo.engine import checkpoint
 from tlzoo.engine.config import TrainConfig
 from tlzoo.engine.data import LengthGroupedBatches, feature_lengths, model_columns
+from tlzoo.engine.evaluation import EvalSet, evaluate_model
 from tlzoo.engine.inference import run_forward
 from tlzoo.engine.progress import JsonlLog, Progress
 from tlzoo.engine.strategies import parameter_groups, unfreeze_for_epoch
+from tlzoo.task import ForwardContext
 
 STREAM_SHUFFLE_BUFFER = 10_000
 """Examples held for shuffling a streamed training set (``datasets``' buffer shuffle)."""
@@ -47,13 +49,6 @@ class LoopState:
     last_eval: dict[str, Any] = field(default_factory=dict)
 
 
-@dataclass
-class EvalSet:
-    examples: Any
-    features: Any
-    path: str
-
-
 class FitLoop:
     def __init__(self, task: Any, config: TrainConfig, model: Any, tokenizer: Any, state: dict,
                  train_features: Any, evaluation: EvalSet | None, output: Path, accelerator: Any) -> None:
@@ -62,6 +57,10 @@ class FitLoop:
         self.output = output
         self.evaluation = evaluation
         self.collator = task.collator(tokenizer, model)
+        self.context = ForwardContext(tokenizer, task.options)
+        self.best_outputs: list[Any] | None = None
+        """The forward outputs of the best evaluation so far: the final pass over the validation set
+        reuses them instead of forwarding it again (``None`` when the best predates a resume)."""
         self.columns = model_columns(model, train_features)
         self.train_rows = train_features.select_columns(self.columns)
         self.streaming = config.streaming
@@ -181,14 +180,18 @@ class FitLoop:
         return path
 
     # -- evaluation -----------------------------------------------------------------------
-    def evaluate(self) -> dict[str, Any]:
+    def evaluate(self) -> tuple[dict[str, Any], list[Any]]:
+        """The metrics on the validation set, and the forward outputs they come from."""
         assert self.evaluation is not None
-        return evaluate_model(self.task, self.unwrapped, self.evaluation, self.collator, self.config,
-                              self.task_state, self.accelerator)
+        outputs = run_forward(self.task, self.unwrapped, self.evaluation.features, self.collator,
+                              self.config.eval_batch_size, self.context, self.accelerator)
+        metrics = evaluate_model(self.task, self.unwrapped, self.evaluation, self.collator, self.context,
+                                 self.task_state, self.config.eval_batch_size, self.accelerator, outputs=outputs)
+        return metrics, outputs
 
     def _evaluate_and_checkpoint(self) -> None:
         st = self.loop_state
-        metrics = self.evaluate() if self.evaluation is not None else {}
+        metrics, outputs = self.evaluate() if self.evaluation is not None else ({}, None)
         improved = False
         if metrics:
             value = metrics[self.task.primary_metric]
@@ -207,6 +210,7 @@ class FitLoop:
                 print(f"step {st.step}: {shown}", flush=True)
         if improved:
             st.best_checkpoint = str(self.output / checkpoint.CHECKPOINTS / f"step-{st.step:07d}")
+            self.best_outputs = outputs
         self._save()
         patience = self.config.early_stopping_patience
         if patience and st.evals_without_improvement >= patience:
@@ -302,27 +306,12 @@ class FitLoop:
 
     def _load_best(self) -> None:
         best = self.loop_state.best_checkpoint
-        if best and Path(best).is_dir() and not best.endswith(f"step-{self.loop_state.step:07d}"):
+        if not best or best.endswith(f"step-{self.loop_state.step:07d}"):
+            return
+        if Path(best).is_dir():
             from safetensors.torch import load_file
 
             self.unwrapped.load_state_dict(load_file(str(Path(best) / "model.safetensors")))
+        else:
+            self.best_outputs = None  # the model kept is not the one these outputs came from
 
-
-def evaluate_model(task: Any, model: Any, evaluation: EvalSet, collator: Any, config: TrainConfig,
-                   state: dict, accelerator: Any = None, calibrate: bool = False,
-                   artifacts: Path | None = None, device: Any = None) -> dict[str, Any]:
-    """Forward, post-process and score an evaluation set; the same path for training and `evaluate`.
-
-    With ``calibrate`` the task first tunes ``state`` (updated in place) on these outputs; with
-    ``artifacts`` it may write extra files (plots) into that folder.
-    """
-    outputs = run_forward(task, model, evaluation.features, collator, config.eval_batch_size,
-                          config.generation(), accelerator, device)
-    if calibrate:
-        state.update(task.calibrate(outputs, evaluation.features, evaluation.examples, state))
-    predictions = task.postprocess(outputs, evaluation.features, evaluation.examples, state)
-    references = task.references(evaluation.examples, state)
-    metrics = task.compute_metrics(predictions, references, state)
-    if artifacts is not None and (accelerator is None or accelerator.is_main_process):
-        task.write_artifacts(predictions, references, state, str(artifacts))
-    return metrics

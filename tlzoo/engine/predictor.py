@@ -35,6 +35,7 @@ class Predictor:
         manifest = read_manifest(folder)
         task_cls = task_spec(folder, manifest).load()
         check_files(folder)
+        _upgrade(manifest, task_cls)
         task = task_cls(manifest.get("task_options") or {})
         import transformers
 
@@ -56,15 +57,19 @@ class Predictor:
 
         return min(self.config.max_length, _model_limit(self.tokenizer))
 
-    def predict(self, inputs: str | Mapping[str, Any] | Sequence[Any],
-                batch_size: int | None = None) -> list[dict[str, Any]]:
+    def predict(self, inputs: str | Mapping[str, Any] | Sequence[Any], batch_size: int | None = None,
+                **options: Any) -> list[dict[str, Any]]:
         """One prediction (a JSON-ready dict) per input, in order: strings or dicts in the task's input schema.
 
         A single string or dict is one input (the result is still a list, of one prediction).
+        ``options`` are the task's prediction options for this call only (e.g. ``num_beams=4`` for the
+        generation tasks; see ``prediction_options`` of the task); the loaded model keeps its own.
         """
         from tlzoo.engine.data import tokenize
         from tlzoo.engine.inference import run_forward
+        from tlzoo.task import ForwardContext, with_prediction_options
 
+        context = ForwardContext(self.tokenizer, with_prediction_options(self.task, options))
         if isinstance(inputs, (str, Mapping)):
             inputs = [inputs]
         elif not isinstance(inputs, Sequence):
@@ -74,22 +79,39 @@ class Predictor:
         examples = self.task.inputs_to_examples(list(inputs))
         features = tokenize(self.task, examples, self.tokenizer, self.state, self.max_length, False, "tokenising")
         outputs = run_forward(self.task, self.model, features, self.collator,
-                              batch_size or self.config.eval_batch_size, self.config.generation(), device=self.device)
+                              batch_size or self.config.eval_batch_size, context, device=self.device)
         predictions = self.task.postprocess(outputs, features, examples, self.state)
         return [self.task.format_prediction(p, self.state) for p in predictions]
 
     def evaluate(self, path: str, batch_size: int | None = None) -> dict[str, Any]:
         """The task's metrics on a labelled file in the training format."""
         from tlzoo.engine.data import read_split, tokenize
-        from tlzoo.engine.loop import EvalSet, evaluate_model
+        from tlzoo.engine.evaluation import EvalSet, evaluate_model
+        from tlzoo.task import ForwardContext
 
         examples = read_split(self.task, path, "evaluation")
         self.task.check(examples, self.state, path)
         features = tokenize(self.task, examples, self.tokenizer, self.state, self.max_length, False, "tokenising")
-        if batch_size:
-            self.config.eval_batch_size = batch_size
         return evaluate_model(self.task, self.model, EvalSet(examples, features, path), self.collator,
-                              self.config, self.state, device=self.device)
+                              ForwardContext(self.tokenizer, self.task.options), self.state,
+                              batch_size or self.config.eval_batch_size, device=self.device)
+
+
+def _upgrade(manifest: dict[str, Any], task_cls: Any) -> None:
+    """Read a folder saved before the generation settings became task options: its ``config`` holds
+    them as ``generation_<option>``; they move to ``task_options`` (in memory, the folder is not touched)."""
+    import dataclasses
+
+    from tlzoo.engine.config import MOVED_TO_TASK_OPTIONS
+
+    config, options = manifest["config"], dict(manifest.get("task_options") or {})
+    fields = {f.name for f in dataclasses.fields(task_cls.options_class)}
+    for old, new in MOVED_TO_TASK_OPTIONS.items():
+        if old in config:
+            value = config.pop(old)
+            if new in fields:
+                options.setdefault(new, value)
+    manifest["task_options"] = options
 
 
 def _load_part(folder: Path, what: str, load: Callable[[], Any]) -> Any:

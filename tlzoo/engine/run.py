@@ -27,7 +27,7 @@ class TrainResult:
 
 
 def task_class(name: str) -> tuple[type[BaseTask], Any]:
-    from tlzoo.catalog import registry
+    from tlzoo.plugins import registry
 
     spec = registry().get(name, "task")
     return spec.load(), spec
@@ -81,7 +81,7 @@ def make_accelerator(config: TrainConfig) -> Any:
         # Several runs in one process (the Python API, tests) may each choose their precision;
         # Accelerate keeps its state process-wide, so a single-process run starts it afresh.
         AcceleratorState._reset_state(reset_partial_state=True)
-    precision = {"fp32": "no", "bf16": "bf16", "fp16": "fp16"}[config.precision]
+    precision = "no" if config.precision == "fp32" else config.precision  # Accelerate's name for fp32
     # Without cpu=True Accelerate ignores a torchrun world on a machine with no accelerator: every
     # process then runs alone as "rank 0 of 1" and they all write the same output folder.
     cpu = world > 1 and not has_accelerator()
@@ -194,10 +194,11 @@ def train(task: str | None = None, config: str | None = None, **options: Any) ->
 
 
 def _train(cfg: TrainConfig, attempt: _Attempt) -> TrainResult:
-    from tlzoo.backbones.loading import resolve_backbone
+    from tlzoo.backbones.resolve import resolve_backbone
     from tlzoo.engine import data as data_mod
     from tlzoo.engine.checkpoint import prune
-    from tlzoo.engine.loop import EvalSet, FitLoop, evaluate_model
+    from tlzoo.engine.evaluation import EvalSet, evaluate_model
+    from tlzoo.engine.loop import FitLoop
     from tlzoo.engine.output import RUN_CONFIG, NewRun, check_output_folder, write_final
     from tlzoo.engine.plot import plot_curves
     from tlzoo.engine.progress import quiet_libraries
@@ -269,8 +270,11 @@ def _train(cfg: TrainConfig, attempt: _Attempt) -> TrainResult:
             (artifacts / "evaluation" / name).mkdir(parents=True, exist_ok=True)
     accelerator.wait_for_everyone()
     for name, evalset in evaluations.items():
-        metrics[name] = evaluate_model(task_obj, final_model, evalset, loop.collator, cfg, state, accelerator,
-                                       calibrate=name == "validation", artifacts=artifacts / "evaluation" / name)
+        # The validation outputs of the kept model were computed by its evaluation in the loop.
+        metrics[name] = evaluate_model(task_obj, final_model, evalset, loop.collator, loop.context, state,
+                                       cfg.eval_batch_size, accelerator, calibrate=name == "validation",
+                                       artifacts=artifacts / "evaluation" / name,
+                                       outputs=loop.best_outputs if name == "validation" else None)
     if accelerator.is_main_process:
         data_info = {name: {"name": data_name(path), "sha256": data_mod.file_sha256(path)}
                      for name, path in splits.items() if path}

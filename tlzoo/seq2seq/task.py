@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, ClassVar, cast
 
 from tlzoo.api import TlzooError
-from tlzoo.task import BaseTask, TaskOptions, truncation_flags
+from tlzoo.task import BaseTask, ForwardContext, TaskOptions, truncation_flags
 
 KINDS = ("encoder-decoder", "decoder")
 T5_FAMILY = frozenset({"t5", "mt5", "umt5", "longt5"})
@@ -39,6 +39,34 @@ class Seq2SeqOptions(TaskOptions):
     ``"summarize: "``) for T5-family backbones, which were pretrained with one, nothing otherwise."""
     max_target_length: int = 128
     """Target tokens kept for training (longer targets are cut; generation has its own limit)."""
+    max_new_tokens: int = 64
+    """Generation: the most tokens generated per output."""
+    num_beams: int = 1
+    """Generation: beam size (1: greedy)."""
+    length_penalty: float = 1.0
+    """Generation: beam-search length penalty (>1 favours longer outputs)."""
+    no_repeat_ngram_size: int = 0
+    """Generation: forbid repeating n-grams of this size (0: off)."""
+
+    def __post_init__(self) -> None:
+        for name, low in (("max_target_length", 1), ("max_new_tokens", 1), ("num_beams", 1),
+                          ("no_repeat_ngram_size", 0)):
+            if getattr(self, name) < low:
+                raise TlzooError(f"--{name.replace('_', '-')} must be >= {low}, got {getattr(self, name)}")
+
+    def generate_kwargs(self) -> dict[str, Any]:
+        """The generation settings as ``model.generate`` keyword arguments."""
+        kwargs: dict[str, Any] = {"max_new_tokens": self.max_new_tokens, "num_beams": self.num_beams}
+        if self.num_beams > 1:
+            kwargs["length_penalty"] = self.length_penalty
+        if self.no_repeat_ngram_size:
+            kwargs["no_repeat_ngram_size"] = self.no_repeat_ngram_size
+        return kwargs
+
+
+GENERATION_OPTIONS = ("max_new_tokens", "num_beams", "length_penalty", "no_repeat_ngram_size")
+"""The :class:`Seq2SeqOptions` a prediction call may change (older folders saved them in the engine config,
+as ``generation_<name>``)."""
 
 
 def end_token_id(tokenizer: Any) -> int:
@@ -97,6 +125,7 @@ class Seq2SeqTask(BaseTask):
     options_class: ClassVar[type[TaskOptions]] = Seq2SeqOptions
     generative: ClassVar[bool] = True
     greater_is_better: ClassVar[bool] = True
+    prediction_options: ClassVar[tuple[str, ...]] = GENERATION_OPTIONS
     output_key: ClassVar[str] = "prediction"
     """The key of the generated text in each prediction."""
     options: Seq2SeqOptions
@@ -200,8 +229,6 @@ class Seq2SeqTask(BaseTask):
         return features
 
     def collator(self, tokenizer: Any, model: Any) -> Any:
-        """Also keeps the tokenizer: generation decodes with it (the engine builds the collator first)."""
-        self.tokenizer = tokenizer
         if model.config.is_encoder_decoder:
             from transformers import DataCollatorForSeq2Seq
 
@@ -228,17 +255,18 @@ class Seq2SeqTask(BaseTask):
         targets = labels[:, width - keep + 1:]
         return torch.nn.functional.cross_entropy(logits.flatten(0, 1), targets.flatten(), ignore_index=-100)
 
-    def forward(self, model: Any, batch: Mapping[str, Any], generation: Mapping[str, Any]) -> list[str]:
-        """Greedy or beam search (``generation``: the engine's settings), decoded to text."""
+    def forward(self, model: Any, batch: Mapping[str, Any], context: ForwardContext) -> list[str]:
+        """Greedy or beam search with the generation options of ``context``, decoded to text."""
         inputs = {"input_ids": batch["input_ids"], "attention_mask": batch["attention_mask"]}
+        generation = cast(Seq2SeqOptions, context.options).generate_kwargs()
+        tokenizer = context.tokenizer
         if model.config.is_encoder_decoder:
             generated = model.generate(**inputs, do_sample=False, **generation)
-            return [text.strip() for text in
-                    self.tokenizer.batch_decode(generated, skip_special_tokens=True)]
-        generated = model.generate(**inputs, do_sample=False, eos_token_id=end_token_id(self.tokenizer),
-                                   pad_token_id=pad_token_id(self.tokenizer), **generation)
+            return [text.strip() for text in tokenizer.batch_decode(generated, skip_special_tokens=True)]
+        generated = model.generate(**inputs, do_sample=False, eos_token_id=end_token_id(tokenizer),
+                                   pad_token_id=pad_token_id(tokenizer), **generation)
         new_tokens = generated[:, inputs["input_ids"].shape[1]:]
-        texts = self.tokenizer.batch_decode(new_tokens, skip_special_tokens=True)
+        texts = tokenizer.batch_decode(new_tokens, skip_special_tokens=True)
         return [text.strip().split("\n", 1)[0].strip() for text in texts]
 
     # -- results -----------------------------------------------------------------------------

@@ -13,7 +13,7 @@ import tlzoo
 from tlzoo.testing import torch_threads
 
 FAST = {"max_steps": 6, "learning_rate": 1e-3, "batch_size": 8, "eval_batch_size": 40, "quiet": True,
-        "seed": 0, "warmup_ratio": 0.0, "generation_max_new_tokens": 8}
+        "seed": 0, "warmup_ratio": 0.0, "max_new_tokens": 8}
 
 
 @pytest.fixture(autouse=True)
@@ -60,7 +60,7 @@ def test_cli_train_then_predict(tmp_path: Path) -> None:
     runner = CliRunner()
     trained = runner.invoke(cli, ["train", "translation", "--backbone", "tiny-gpt", "--train", str(data),
                                   "--output", str(output), "--max-steps", "3", "--quiet",
-                                  "--generation-max-new-tokens", "4", "--target-lang", "fr",
+                                  "--max-new-tokens", "4", "--target-lang", "fr",
                                   "--max-target-length", "16"])
     assert trained.exit_code == 0, trained.output
     manifest = json.loads((output / "tlzoo.json").read_text())
@@ -88,3 +88,53 @@ def test_local_t5_folder_gets_its_prefix(tmp_path: Path) -> None:
     assert model.manifest["backbone"]["kind"] == "encoder-decoder"
     assert model.manifest["state"]["source_prefix"] == "translate English to German: "
     assert isinstance(model.predict(["A dog."])[0]["translation"], str)
+
+
+def test_generation_options_per_prediction_call(tmp_path: Path) -> None:
+    """Generation options are the task's: trained with one value, overridden for one call, never kept."""
+    from click.testing import CliRunner
+
+    from tlzoo.api import TlzooError
+    from tlzoo.cli.main import cli
+
+    sample = paths()
+    result = tlzoo.train("translation", backbone="tiny-bart", train=sample["train"], output=str(tmp_path / "run"),
+                         **{**FAST, "max_steps": 2, "max_new_tokens": 6})
+    manifest = json.loads((Path(result.output_dir) / "tlzoo.json").read_text())
+    assert manifest["task_options"]["max_new_tokens"] == 6
+    assert not any(key.startswith("generation_") for key in manifest["config"])
+    model = tlzoo.load(result.output_dir)
+    text = "A man is walking in the park."
+    short = model.predict([text], max_new_tokens=1, num_beams=2)[0]["translation"]
+    assert len(short.split()) <= 1
+    assert model.task.options.max_new_tokens == 6 and model.task.options.num_beams == 1
+    assert model.predict([text]) == model.predict([text], max_new_tokens=6)
+    with pytest.raises(TlzooError, match=r"^unknown prediction option 'num_beam'; did you mean 'num_beams'\?$"):
+        model.predict([text], num_beam=2)
+    with pytest.raises(TlzooError, match=r"--num-beams must be >= 1, got 0"):
+        model.predict([text], num_beams=0)
+
+    runner = CliRunner()
+    cli_short = runner.invoke(cli, ["predict", result.output_dir, "--text", text, "--max-new-tokens", "1",
+                                    "--num-beams", "2"])
+    assert cli_short.exit_code == 0, cli_short.output
+    assert json.loads(cli_short.output.strip().splitlines()[-1]) == {"translation": short}
+    typo = runner.invoke(cli, ["predict", result.output_dir, "--text", text, "--num-beam", "2"])
+    assert typo.exit_code != 0 and "did you mean --num-beams?" in typo.output
+
+
+def test_a_folder_saved_with_generation_settings_in_the_engine_config_still_loads(tmp_path: Path) -> None:
+    """Folders written before the generation settings moved to the task keep them as config keys."""
+    sample = paths()
+    result = tlzoo.train("translation", backbone="tiny-bart", train=sample["train"], output=str(tmp_path / "run"),
+                         **{**FAST, "max_steps": 2})
+    manifest_path = Path(result.output_dir) / "tlzoo.json"
+    manifest = json.loads(manifest_path.read_text())
+    for name in ("max_new_tokens", "num_beams", "length_penalty", "no_repeat_ngram_size"):
+        del manifest["task_options"][name]
+    manifest["config"].update(generation_max_new_tokens=1, generation_num_beams=2, generation_length_penalty=1.0,
+                              generation_no_repeat_ngram_size=0)
+    manifest_path.write_text(json.dumps(manifest))
+    model = tlzoo.load(result.output_dir)
+    assert (model.task.options.max_new_tokens, model.task.options.num_beams) == (1, 2)
+    assert len(model.predict(["A man is walking in the park."])[0]["translation"].split()) <= 1

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from tlzoo.api import TlzooError
-from tlzoo.task import BaseTask, TaskOptions
+from tlzoo.task import BaseTask, ForwardContext, TaskOptions
 from tlzoo.token_alignment import align_labels, encode_windows, stitch, subtoken_probabilities
 from tlzoo_ner.metric import SeqevalReport
 from tlzoo_ner.reader import location, read_tagged
@@ -129,7 +129,7 @@ class NerTask(BaseTask):
 
         return DataCollatorForTokenClassification(tokenizer)
 
-    def forward(self, model: Any, batch: Mapping[str, Any], generation: Mapping[str, Any]) -> list[Any]:
+    def forward(self, model: Any, batch: Mapping[str, Any], context: ForwardContext) -> list[Any]:
         return subtoken_probabilities(model, batch)
 
     # -- results ------------------------------------------------------------------------

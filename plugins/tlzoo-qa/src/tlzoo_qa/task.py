@@ -9,7 +9,7 @@ from functools import partial
 from typing import Any, ClassVar
 
 from tlzoo.api import TlzooError
-from tlzoo.task import BaseTask, TaskOptions
+from tlzoo.task import BaseTask, ForwardContext, TaskOptions
 from tlzoo_qa import reader, spans, windows
 from tlzoo_qa.metric import SquadMetric
 
@@ -69,7 +69,7 @@ class ExtractiveQATask(BaseTask):
     def collator(self, tokenizer: Any, model: Any) -> Any:
         return partial(windows.collate, tokenizer=tokenizer)
 
-    def forward(self, model: Any, batch: Mapping[str, Any], generation: Mapping[str, Any]) -> list[Any]:
+    def forward(self, model: Any, batch: Mapping[str, Any], context: ForwardContext) -> list[Any]:
         """(start logits, end logits) of each window, trimmed to its real (unpadded) length."""
         inputs = {k: v for k, v in batch.items() if k not in ("start_positions", "end_positions")}
         output = model(**inputs)

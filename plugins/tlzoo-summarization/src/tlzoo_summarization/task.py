@@ -27,8 +27,7 @@ class SummarizationTask(Seq2SeqTask):
     output_key = "summary"
     default_backbone = "smollm2-135m"
     default_hparams: Mapping[str, Any] = {"learning_rate": 1e-4, "epochs": 3, "batch_size": 8,
-                                          "eval_batch_size": 16, "max_length": 512,
-                                          "generation_max_new_tokens": 64}
+                                          "eval_batch_size": 16, "max_length": 512}
     options: SummarizationOptions
 
     def instruction(self) -> str:

@@ -37,8 +37,7 @@ class TranslationTask(Seq2SeqTask):
     output_key = "translation"
     default_backbone = "smollm2-135m"
     default_hparams: Mapping[str, Any] = {"learning_rate": 1e-4, "epochs": 3, "batch_size": 16,
-                                          "eval_batch_size": 32, "max_length": 128,
-                                          "generation_max_new_tokens": 64}
+                                          "eval_batch_size": 32, "max_length": 128}
     options: TranslationOptions
 
     def instruction(self) -> str:

@@ -1,0 +1,41 @@
+"""Scoring an evaluation set: forward, post-process, metrics. One path for the evaluations while training,
+the final pass over each split, and ``tlzoo evaluate``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tlzoo.engine.inference import run_forward
+from tlzoo.task import ForwardContext
+
+
+@dataclass
+class EvalSet:
+    examples: Any
+    features: Any
+    path: str
+
+
+def evaluate_model(task: Any, model: Any, evaluation: EvalSet, collator: Any, context: ForwardContext,
+                   state: dict, batch_size: int, accelerator: Any = None, calibrate: bool = False,
+                   artifacts: Path | None = None, device: Any = None,
+                   outputs: list[Any] | None = None) -> dict[str, Any]:
+    """Forward, post-process and score an evaluation set.
+
+    ``outputs`` are the forward outputs of this model on this set when already computed (the loop's
+    evaluation of the checkpoint that became the final model), so the set is not forwarded again.
+    With ``calibrate`` the task first tunes ``state`` (updated in place) on these outputs; with
+    ``artifacts`` it may write extra files (plots) into that folder.
+    """
+    if outputs is None:
+        outputs = run_forward(task, model, evaluation.features, collator, batch_size, context, accelerator, device)
+    if calibrate:
+        state.update(task.calibrate(outputs, evaluation.features, evaluation.examples, state))
+    predictions = task.postprocess(outputs, evaluation.features, evaluation.examples, state)
+    references = task.references(evaluation.examples, state)
+    metrics = task.compute_metrics(predictions, references, state)
+    if artifacts is not None and (accelerator is None or accelerator.is_main_process):
+        task.write_artifacts(predictions, references, state, str(artifacts))
+    return metrics
