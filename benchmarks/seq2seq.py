@@ -85,7 +85,7 @@ def job_scratch(args: dict) -> dict:
     """
     from transformers import BartConfig, BartForConditionalGeneration
 
-    from tlzoo.backbones.loading import resolve_backbone
+    from tlzoo.backbones.resolve import resolve_backbone
 
     tokenizer = resolve_backbone("smollm2-135m").load_tokenizer()
     tokenizer.pad_token = "<|endoftext|>"

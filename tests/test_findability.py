@@ -72,7 +72,7 @@ def test_task_help_and_info_never_import_heavy_libraries(args: tuple[str, ...]) 
 
 
 def test_info_shows_every_option_of_every_task_with_type_default_and_help() -> None:
-    from tlzoo.catalog import registry
+    from tlzoo.plugins import registry
 
     for spec in registry().specs("task"):
         shown = json.loads(invoke("info", spec.name, "--json").output)
@@ -96,7 +96,7 @@ def test_info_text_for_qa_lists_its_options_defaults_and_data_formats() -> None:
 
 def test_task_specs_no_longer_repeat_the_option_list() -> None:
     """The options come from the class; a copy in the spec metadata drifted (QA had none)."""
-    from tlzoo.catalog import registry
+    from tlzoo.plugins import registry
 
     for spec in registry().specs("task"):
         assert "options" not in spec.metadata, spec.name
@@ -143,14 +143,15 @@ def test_a_mistyped_engine_option_gets_did_you_mean(tmp_path: Path) -> None:
 
 def test_a_backbone_name_close_to_a_registered_one_is_a_typo_not_a_hub_id(monkeypatch: pytest.MonkeyPatch) -> None:
     from tlzoo.backbones import loading
+    from tlzoo.backbones.resolve import resolve_backbone
 
     monkeypatch.setattr(loading, "hub_reachable", lambda: False)
     with pytest.raises(TlzooError, match=r"^no backbone named 'tiny-bret'; did you mean 'tiny-bert'"):
-        loading.resolve_backbone("tiny-bret")
+        resolve_backbone("tiny-bret")
     with pytest.raises(TlzooError, match="cannot be reached"):
-        loading.resolve_backbone("someone/tiny-bret")  # a hub id keeps its path
+        resolve_backbone("someone/tiny-bret")  # a hub id keeps its path
     with pytest.raises(TlzooError, match="cannot be reached"):
-        loading.resolve_backbone("bert-base-uncased")  # nothing registered is close
+        resolve_backbone("bert-base-uncased")  # nothing registered is close
 
 
 def test_a_mistyped_backbone_on_the_command_line_gets_did_you_mean(tmp_path: Path,
@@ -167,7 +168,7 @@ def test_a_mistyped_backbone_on_the_command_line_gets_did_you_mean(tmp_path: Pat
 def test_indexed_plugins_install_from_their_folder_in_this_checkout() -> None:
     from tlzoo.index import install_args, load_index
 
-    index = load_index(ROOT / "registry.yaml")
+    index = load_index(ROOT / "index.yaml")
     assert install_args(["ner", "tlzoo-qa"], index) == [str(ROOT / "plugins" / "tlzoo-ner"),
                                                         str(ROOT / "plugins" / "tlzoo-qa")]
     assert install_args(["tlzoo-ner>=0.1"], index) == ["tlzoo-ner>=0.1"], "a version asks the package index"
@@ -177,12 +178,12 @@ def test_without_a_checkout_an_indexed_plugin_installs_its_requirement_and_a_fai
         tmp_path: Path) -> None:
     from tlzoo.index import index_hint, install_args, load_index
 
-    packaged = tmp_path / "registry.yaml"  # the copy inside an installed tlzoo: no plugins/ next to it
-    packaged.write_text((ROOT / "registry.yaml").read_text())
+    packaged = tmp_path / "index.yaml"  # the copy inside an installed tlzoo: no plugins/ next to it
+    packaged.write_text((ROOT / "index.yaml").read_text())
     index = load_index(packaged)
     assert install_args(["ner"], index) == ["tlzoo-ner"]
     assert "if the package index has no tlzoo-ner, install from a tlzoo checkout" in index_hint(["ner"], index)
-    assert index_hint(["ner"], load_index(ROOT / "registry.yaml")) == ""
+    assert index_hint(["ner"], load_index(ROOT / "index.yaml")) == ""
 
 
 def test_list_available_shows_every_indexed_plugin_with_its_status_and_source() -> None:
@@ -204,12 +205,12 @@ def test_tlzoo_install_installs_an_unpublished_indexed_plugin_from_its_path(tmp_
     from tlzoo.scaffold import write_plugin
 
     write_plugin("findable-demo", tmp_path / "plugins")
-    (tmp_path / "registry.yaml").write_text(yaml.safe_dump({"version": 1, "plugins": [{
+    (tmp_path / "index.yaml").write_text(yaml.safe_dump({"version": 1, "plugins": [{
         "name": "tlzoo-findable-demo", "requirement": "tlzoo-findable-demo",
         "path": "plugins/tlzoo-findable-demo", "provides": ["task:findable-demo"], "tlzoo_api": ">=1,<2",
         "description": "A demo."}]}))
     env = {**{k: v for k, v in os.environ.items() if not k.startswith("TLZOO_")},
-           "TLZOO_REGISTRY": str(tmp_path / "registry.yaml")}
+           "TLZOO_INDEX": str(tmp_path / "index.yaml")}
 
     def tlzoo_cli(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run([sys.executable, "-m", "tlzoo", *args], capture_output=True, text=True,

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from tlzoo.api import TlzooError
-from tlzoo.backbones.loading import resolve_backbone
-from tlzoo.catalog import registry
+from tlzoo.backbones.resolve import resolve_backbone
+from tlzoo.plugins import registry
 
 
 def test_registered_with_their_kinds() -> None:

@@ -15,7 +15,7 @@ def offline(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_unknown_backbone_id_fails_fast_with_a_local_path_hint() -> None:
-    from tlzoo.backbones.loading import resolve_backbone
+    from tlzoo.backbones.resolve import resolve_backbone
 
     started = time.perf_counter()
     with pytest.raises(TlzooError, match=r"cannot be reached.*--backbone /path/to/model"):
@@ -24,14 +24,14 @@ def test_unknown_backbone_id_fails_fast_with_a_local_path_hint() -> None:
 
 
 def test_missing_local_backbone_folder_is_named() -> None:
-    from tlzoo.backbones.loading import resolve_backbone
+    from tlzoo.backbones.resolve import resolve_backbone
 
     with pytest.raises(TlzooError, match="does not exist"):
         resolve_backbone("./no/such/model")
 
 
 def test_minilm_resolves_to_the_pip_package_offline() -> None:
-    from tlzoo.backbones.loading import resolve_backbone
+    from tlzoo.backbones.resolve import resolve_backbone
 
     backbone = resolve_backbone("minilm-l6")
     assert backbone.source.endswith("model") and backbone.kind == "encoder"

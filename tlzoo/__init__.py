@@ -20,7 +20,7 @@ __all__ = ["API_VERSION", "Spec", "TlzooError", "__version__", "hookimpl", "list
 
 def list_components(kind: str | None = None) -> list[Spec]:
     """Specs of every registered component (of one kind if given), without building any."""
-    from tlzoo.catalog import registry
+    from tlzoo.plugins import registry
 
     return registry().specs(kind)  # type: ignore[arg-type]
 

@@ -161,6 +161,11 @@ def host() -> PluginHost:
     return _HOST
 
 
+def registry() -> Registry:
+    """The process-wide registry with every loaded plugin's specs."""
+    return host().registry
+
+
 def reset() -> None:
     """Forget loaded plugins (tests use this after changing the environment switches)."""
     global _HOST

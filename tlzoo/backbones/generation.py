@@ -149,15 +149,9 @@ class EncoderDecoderPair:
         return model
 
 
-def encoder_decoder_pair(name: str) -> EncoderDecoderPair:
-    """``"a+b"``: backbone ``a`` as the encoder and ``b`` as the decoder (names, folders or hub ids)."""
-    from tlzoo.backbones.loading import resolve_backbone
-
-    halves = name.split("+")
-    if len(halves) != 2 or not all(h.strip() for h in halves):
-        raise TlzooError(f"backbone {name!r}: an encoder-decoder pair is written ENCODER+DECODER, "
-                         f"e.g. minilm-l6+minilm-l6")
-    encoder, decoder = (resolve_backbone(h.strip()) for h in halves)
+def encoder_decoder_pair(name: str, encoder: Any, decoder: Any) -> EncoderDecoderPair:
+    """Pair ``name`` (``"a+b"``) from its resolved halves: ``encoder`` must be an encoder, ``decoder`` not
+    an encoder-decoder already."""
     if encoder.kind != "encoder":
         raise TlzooError(f"backbone {name!r}: the encoder half {encoder.name!r} is a {encoder.kind} model; "
                          f"use an encoder such as minilm-l6")

@@ -14,7 +14,6 @@ from typing import Any
 
 from tlzoo.api import TlzooError
 from tlzoo.hub import HUB_HOST, hub_reachable
-from tlzoo.suggest import did_you_mean
 
 
 def _transformers_class(name: str) -> Any:
@@ -154,24 +153,3 @@ def tiny_bert_config() -> Any:
 def tiny_bert() -> ConfigBackbone:
     return ConfigBackbone("tiny-bert", tiny_bert_config, tiny_tokenizer, "encoder")
 
-
-def resolve_backbone(name_or_path: str) -> Any:
-    """A registered backbone name, a local model folder, an ``ENCODER+DECODER`` pair, or a hub id."""
-    from tlzoo.catalog import registry
-
-    specs = registry().find(name_or_path, "backbone")
-    if specs:
-        return specs[0].build()
-    if Path(name_or_path).expanduser().is_dir():
-        return from_local(str(Path(name_or_path).expanduser()))
-    if "+" in name_or_path:
-        from tlzoo.backbones.generation import encoder_decoder_pair
-
-        return encoder_decoder_pair(name_or_path)
-    if name_or_path.startswith((".", "/", "~")):
-        raise TlzooError(f"backbone folder {name_or_path!r} does not exist")
-    if "/" not in name_or_path:  # hub ids with an owner keep their path: 'tiny-bret' is a typo, not a model
-        hint = did_you_mean(name_or_path, [s.name for s in registry().specs("backbone")])
-        if hint:
-            raise TlzooError(f"no backbone named {name_or_path!r}{hint} (see 'tlzoo list backbones')")
-    return from_hub(name_or_path)

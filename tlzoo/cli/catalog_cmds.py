@@ -19,7 +19,7 @@ def _spec_row(spec: Spec) -> dict[str, str]:
 @click.command("list")
 @click.argument("kind", required=False, type=click.Choice(sorted(_PLURAL)))
 @click.option("--available", is_flag=True,
-              help="Show the plugin index (registry.yaml): each plugin, installed or not, and where "
+              help="Show the plugin index (index.yaml): each plugin, installed or not, and where "
                    "'tlzoo install' gets it.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def list_command(kind: str | None, available: bool, as_json: bool) -> None:
@@ -30,7 +30,7 @@ def list_command(kind: str | None, available: bool, as_json: bool) -> None:
         rows = availability()
         columns = ["name", "status", "source", "provides", "description"]
     else:
-        from tlzoo.catalog import registry
+        from tlzoo.plugins import registry
 
         rows = [_spec_row(s) for s in registry().specs(_PLURAL[kind] if kind else None)]  # type: ignore[arg-type]
         _warn_broken_plugins()
@@ -56,7 +56,7 @@ def _warn_broken_plugins() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 def info_command(name: str, as_json: bool) -> None:
     """Describe the component(s) called NAME."""
-    from tlzoo.catalog import registry
+    from tlzoo.plugins import registry
 
     found = registry().find(name)
     if not found:
@@ -78,7 +78,7 @@ def info_command(name: str, as_json: bool) -> None:
 
 def _task_facts(spec: Spec) -> dict[str, object]:
     """The task's options and defaults, read from its class, and where its data formats are described."""
-    from tlzoo.catalog import registry
+    from tlzoo.plugins import registry
     from tlzoo.taskdoc import describe_task, readme_location
 
     datasets = [f"{s.name} ({', '.join(s.metadata.get('formats') or []) or 'see its description'})"

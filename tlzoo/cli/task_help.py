@@ -73,7 +73,7 @@ class TrainCommand(click.Command):
 
 def _load_task(name: str) -> tuple[Any, str | None]:
     """The task class called ``name``, or None and a line saying why it is not shown."""
-    from tlzoo.catalog import registry
+    from tlzoo.plugins import registry
 
     try:
         return registry().get(name, "task").load(), None

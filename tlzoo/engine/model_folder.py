@@ -55,7 +55,7 @@ def read_manifest(path: str | Path) -> dict[str, Any]:
 
 def task_spec(folder: str | Path, manifest: dict[str, Any]) -> Spec:
     """The spec of the folder's task; when its plugin is missing, which distribution to install."""
-    from tlzoo.catalog import registry
+    from tlzoo.plugins import registry
 
     name = manifest["task"]
     found = registry().find(name, "task")

@@ -88,8 +88,8 @@ def render(text: str, values: dict[str, str]) -> str:
 
 def _check_name_is_free(name: str) -> None:
     """Refuse names that would collide with an indexed plugin or an installed task."""
-    from tlzoo.catalog import registry
     from tlzoo.index import load_index
+    from tlzoo.plugins import registry
 
     entry = load_index().resolve(name)
     if entry is not None:

@@ -33,9 +33,9 @@ from pathlib import Path
 from typing import Any
 
 from tlzoo.api import Spec, TlzooError
-from tlzoo.catalog import sample_files
 from tlzoo.plugins import ENTRY_POINT_GROUP, default_api_range
 from tlzoo.plugins import canonical_name as _canonical
+from tlzoo.samples import sample_files
 
 HEAVY_MODULES = ("torch", "transformers", "datasets", "accelerate", "evaluate", "peft", "sklearn",
                  "tensorflow")
@@ -153,7 +153,7 @@ def check_light_import(module: str) -> CheckResult:
 
 def plugin_specs(target: PluginTarget) -> list[Spec]:
     """The specs the loaded plugin registered (loading every installed plugin, as ``tlzoo`` would)."""
-    from tlzoo.catalog import registry
+    from tlzoo.plugins import registry
 
     return [s for s in registry().specs() if _canonical(s.plugin) == _canonical(target.distribution)]
 

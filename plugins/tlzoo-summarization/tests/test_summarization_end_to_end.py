@@ -12,11 +12,11 @@ from tlzoo_summarization.sample import paths
 from tlzoo_summarization.task import SummarizationTask
 
 import tlzoo
-from tlzoo.backbones.loading import resolve_backbone
+from tlzoo.backbones.resolve import resolve_backbone
 from tlzoo.testing import torch_threads
 
 FAST = {"max_steps": 6, "learning_rate": 1e-3, "batch_size": 8, "eval_batch_size": 32, "quiet": True,
-        "seed": 0, "warmup_ratio": 0.0, "generation_max_new_tokens": 8}
+        "seed": 0, "warmup_ratio": 0.0, "max_new_tokens": 8}
 
 
 @pytest.fixture(autouse=True)

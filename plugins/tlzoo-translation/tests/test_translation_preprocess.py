@@ -8,7 +8,8 @@ import pytest
 import torch
 from tlzoo_translation.task import TranslationTask
 
-from tlzoo.backbones.loading import ConfigBackbone, resolve_backbone, tiny_tokenizer, tiny_vocabulary
+from tlzoo.backbones.loading import ConfigBackbone, tiny_tokenizer, tiny_vocabulary
+from tlzoo.backbones.resolve import resolve_backbone
 
 EXAMPLES = {"source": ["the man is in the park", "a dog"], "target": ["der mann ist im park", "ein hund"]}
 
