@@ -1,4 +1,4 @@
-"""registry.yaml: the real index stays valid and truthful; malformed ones fail with file, entry and field."""
+"""index.yaml: the real index stays valid and truthful; malformed ones fail with file, entry and field."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from tlzoo.api import API_VERSION, TlzooError
 from tlzoo.cli.main import cli
-from tlzoo.index import Index, IndexEntry, load_index, not_installed, parse_index, registry_path
+from tlzoo.index import Index, IndexEntry, index_path, load_index, not_installed, parse_index
 
 ROOT = Path(__file__).resolve().parents[1]
 PLANNED = {"tlzoo-classification", "tlzoo-ner", "tlzoo-qa", "tlzoo-translation", "tlzoo-summarization"}
@@ -26,7 +26,7 @@ def entry(**overrides: Any) -> dict[str, Any]:
 
 
 def write_index(folder: Path, *entries: dict[str, Any]) -> Path:
-    path = folder / "registry.yaml"
+    path = folder / "index.yaml"
     path.write_text(yaml.safe_dump({"version": 1, "plugins": list(entries)}))
     return path
 
@@ -36,7 +36,7 @@ def write_index(folder: Path, *entries: dict[str, Any]) -> Path:
 
 @pytest.fixture(scope="module")
 def index() -> Index:
-    return load_index(ROOT / "registry.yaml")
+    return load_index(ROOT / "index.yaml")
 
 
 def test_the_index_lists_the_five_plugins_built_here(index: Index) -> None:
@@ -46,12 +46,13 @@ def test_the_index_lists_the_five_plugins_built_here(index: Index) -> None:
 
 
 def test_the_repository_index_is_the_packaged_one() -> None:
-    assert (ROOT / "registry.yaml").resolve() == (ROOT / "tlzoo" / "registry.yaml").resolve()
+    assert (ROOT / "index.yaml").resolve() == (ROOT / "tlzoo" / "index.yaml").resolve()
 
 
 def test_without_the_variable_the_checkout_index_is_used(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("TLZOO_INDEX", raising=False)
     monkeypatch.delenv("TLZOO_REGISTRY", raising=False)
-    assert registry_path() == ROOT / "registry.yaml"
+    assert index_path() == ROOT / "index.yaml"
 
 
 @pytest.mark.parametrize("name", sorted(PLANNED))
@@ -77,7 +78,7 @@ def test_provides_matches_what_an_installed_plugin_registers(index: Index, name:
     infos = [i for i in host().plugins if i.distribution == e.name]
     assert infos and not any(i.error for i in infos), [i.error for i in infos]
     registered = {c for i in infos for c in i.components}
-    assert registered == set(e.provides), f"update 'provides' of {name} in registry.yaml (and its copy)"
+    assert registered == set(e.provides), f"update 'provides' of {name} in index.yaml (and its copy)"
 
 
 # --- locating and listing --------------------------------------------------------------------------
@@ -85,11 +86,20 @@ def test_provides_matches_what_an_installed_plugin_registers(index: Index, name:
 
 def test_the_variable_points_at_another_index(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = write_index(tmp_path, entry())
+    monkeypatch.setenv("TLZOO_INDEX", str(path))
+    assert index_path() == path and load_index().entries[0].name == "tlzoo-demo"
+    monkeypatch.setenv("TLZOO_INDEX", str(tmp_path / "missing.yaml"))
+    with pytest.raises(TlzooError, match="TLZOO_INDEX=.*missing.yaml: no such file"):
+        index_path()
+
+
+def test_the_former_variable_name_still_works(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = write_index(tmp_path, entry())
+    monkeypatch.delenv("TLZOO_INDEX", raising=False)
     monkeypatch.setenv("TLZOO_REGISTRY", str(path))
-    assert registry_path() == path and load_index().entries[0].name == "tlzoo-demo"
-    monkeypatch.setenv("TLZOO_REGISTRY", str(tmp_path / "missing.yaml"))
-    with pytest.raises(TlzooError, match="TLZOO_REGISTRY=.*missing.yaml: no such file"):
-        registry_path()
+    assert index_path() == path
+    monkeypatch.setenv("TLZOO_INDEX", str(ROOT / "index.yaml"))  # the new name wins
+    assert index_path() == ROOT / "index.yaml"
 
 
 def test_not_installed_uses_distribution_metadata(tmp_path: Path) -> None:
@@ -105,7 +115,7 @@ def test_list_available_shows_indexed_plugins_and_whether_each_is_installed(tmp_
     path = write_index(tmp_path, entry(name="pluggy", requirement="pluggy"),
                        entry(name="tlzoo-elsewhere", requirement="tlzoo-elsewhere",
                              provides=["task:a", "metric:b"]))
-    monkeypatch.setenv("TLZOO_REGISTRY", str(path))
+    monkeypatch.setenv("TLZOO_INDEX", str(path))
     result = CliRunner().invoke(cli, ["list", "--available", "--json"])
     assert result.exit_code == 0, result.output
     rows = json.loads(result.output)
@@ -193,7 +203,7 @@ def test_duplicates_name_both_entries(tmp_path: Path) -> None:
     ("version: 1\nplugins: [\n", "invalid YAML"),
 ])
 def test_a_bad_document_is_reported_with_the_file(tmp_path: Path, document: str, message: str) -> None:
-    path = tmp_path / "registry.yaml"
+    path = tmp_path / "index.yaml"
     path.write_text(document)
     with pytest.raises(TlzooError, match=message) as caught:
         load_index(path)

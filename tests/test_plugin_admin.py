@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(scope="module")
 def index() -> Index:
-    return load_index(ROOT / "registry.yaml")
+    return load_index(ROOT / "index.yaml")
 
 
 @pytest.fixture
@@ -40,7 +40,7 @@ def future_index(tmp_path: Path) -> Path:
                 "description": "Later."},
                {"name": "tlzoo-nosource", "requirement": "tlzoo-nosource", "path": "plugins/tlzoo-nosource",
                 "provides": ["task:nosource"], "tlzoo_api": f">={major}", "description": "No source here."}]
-    path = tmp_path / "registry.yaml"
+    path = tmp_path / "index.yaml"
     path.write_text(yaml.safe_dump({"version": 1, "plugins": plugins}))
     return path
 
@@ -67,7 +67,7 @@ def test_editable_installs_the_in_repo_source(index: Index) -> None:
 
 
 def test_editable_without_a_source_folder_says_what_to_do(future_index: Path) -> None:
-    with pytest.raises(TlzooError, match=r"tlzoo-nosource: no plugin source .* point TLZOO_REGISTRY"):
+    with pytest.raises(TlzooError, match=r"tlzoo-nosource: no plugin source .* point TLZOO_INDEX"):
         install_args(["nosource"], load_index(future_index), editable=True)
 
 
@@ -162,7 +162,7 @@ def test_cli_install_fails_when_the_installed_plugin_does_not_load(monkeypatch: 
 def test_cli_refuses_an_incompatible_plugin_without_running_pip(monkeypatch: pytest.MonkeyPatch,
                                                                 future_index: Path) -> None:
     pip = Pip(monkeypatch)
-    monkeypatch.setenv("TLZOO_REGISTRY", str(future_index))
+    monkeypatch.setenv("TLZOO_INDEX", str(future_index))
     result = invoke("install", "future")
     assert result.exit_code == 1 and not pip.calls
     assert len(result.output.strip().splitlines()) == 1 and result.output.startswith("error: tlzoo-future")

@@ -1,7 +1,7 @@
-"""The plugin index (``registry.yaml``): its model, validation, and pip install/uninstall plans.
+"""The plugin index (``index.yaml``): its model, validation, and pip install/uninstall plans.
 
 The index lists known plugins: what ``tlzoo list --available`` shows and what ``tlzoo install NAME``
-resolves. It is found, in order, at ``$TLZOO_REGISTRY``, at the root of the source checkout that holds
+resolves. It is found, in order, at ``$TLZOO_INDEX``, at the root of the source checkout that holds
 this package (editable installs), or as the copy shipped inside the package.
 
 This module is on the listing path: it imports neither torch nor transformers, and finds out which
@@ -25,8 +25,10 @@ from tlzoo.api import API_VERSION, KINDS, TlzooError
 from tlzoo.plugins import ENTRY_POINT_GROUP
 from tlzoo.plugins import canonical_name as canonical
 
-REGISTRY_ENV = "TLZOO_REGISTRY"
-REGISTRY_FILE = "registry.yaml"
+INDEX_ENV = "TLZOO_INDEX"
+OLD_INDEX_ENV = "TLZOO_REGISTRY"
+"""The variable's former name, still read when ``TLZOO_INDEX`` is unset ("registry" names the catalog of specs)."""
+INDEX_FILE = "index.yaml"
 PLUGIN_PREFIX = "tlzoo-"
 SCHEMA_VERSION = 1
 
@@ -44,7 +46,7 @@ def short_name(name: str) -> str:
 
 @dataclass(frozen=True)
 class IndexEntry:
-    """One known plugin, as written in ``registry.yaml``."""
+    """One known plugin, as written in ``index.yaml``."""
 
     name: str
     requirement: str
@@ -113,30 +115,32 @@ class Index:
         if not (folder / "pyproject.toml").is_file():
             raise TlzooError(
                 f"{entry.name}: no plugin source (pyproject.toml) in {folder}; -e installs from a tlzoo "
-                f"checkout: point {REGISTRY_ENV} at the checkout's registry.yaml, or install without -e")
+                f"checkout: point {INDEX_ENV} at the checkout's index.yaml, or install without -e")
         return folder
 
 
-def registry_path() -> Path:
-    """Where the index is read from: ``$TLZOO_REGISTRY``, the checkout root, or the packaged copy."""
-    configured = os.environ.get(REGISTRY_ENV, "").strip()
-    if configured:
-        path = Path(configured).expanduser()
-        if not path.is_file():
-            raise TlzooError(f"{REGISTRY_ENV}={configured}: no such file")
-        return path
+def index_path() -> Path:
+    """Where the index is read from: ``$TLZOO_INDEX`` (or ``$TLZOO_INDEX``), the checkout root, or the
+    packaged copy."""
+    for variable in (INDEX_ENV, OLD_INDEX_ENV):
+        configured = os.environ.get(variable, "").strip()
+        if configured:
+            path = Path(configured).expanduser()
+            if not path.is_file():
+                raise TlzooError(f"{variable}={configured}: no such file")
+            return path
     package = Path(__file__).resolve().parent
-    for candidate in (package.parent / REGISTRY_FILE, package / REGISTRY_FILE):
+    for candidate in (package.parent / INDEX_FILE, package / INDEX_FILE):
         if candidate.is_file():
             return candidate
-    raise TlzooError(f"no {REGISTRY_FILE} found next to {package}; set {REGISTRY_ENV} to the plugin index")
+    raise TlzooError(f"no {INDEX_FILE} found next to {package}; set {INDEX_ENV} to the plugin index")
 
 
 def load_index(path: Path | None = None) -> Index:
     """Read and validate the index; errors name the file, the entry and the field."""
     import yaml
 
-    source = path or registry_path()
+    source = path or index_path()
     try:
         data = yaml.safe_load(source.read_text(encoding="utf-8"))
     except OSError as exc:
@@ -301,7 +305,7 @@ def index_hint(names: Sequence[str], index: Index) -> str:
         return ""
     listed = ", ".join(e.name for e in wanted)
     return (f"; if the package index has no {listed}, install from a tlzoo checkout: run 'tlzoo install' with "
-            f"{REGISTRY_ENV} set to the checkout's registry.yaml (it installs from the folders the index names)")
+            f"{INDEX_ENV} set to the checkout's index.yaml (it installs from the folders the index names)")
 
 
 def installed_plugin(name: str) -> str | None:

@@ -136,7 +136,8 @@ def plugins_command(as_json: bool) -> None:
 @click.option("--split", type=click.Choice(["train", "validation"]), default="train", show_default=True)
 def sample_command(task: str, split: str) -> None:
     """Print the path of TASK's built-in sample data file (for demos and smoke tests)."""
-    from tlzoo.catalog import registry, sample_files
+    from tlzoo.plugins import registry
+    from tlzoo.samples import sample_files
 
     click.echo(sample_files(registry().get(task, "task"))[split])
 

@@ -1,6 +1,6 @@
 """Plugin administration commands: ``install``, ``uninstall``, ``new`` and ``check``.
 
-``install`` and ``uninstall`` resolve names through the plugin index (``registry.yaml``) and run pip in
+``install`` and ``uninstall`` resolve names through the plugin index (``index.yaml``) and run pip in
 this interpreter, so plugins land next to the tlzoo that will load them.
 """
 
