@@ -1,4 +1,4 @@
-"""The engine end to end on tiny-bert: outputs, loading, strategies, errors."""
+"""The engine end to end on tiny-bert with the core's own test task ``toy``: outputs, loading, strategies, errors."""
 
 from __future__ import annotations
 
@@ -11,17 +11,19 @@ from safetensors.torch import load_file
 
 import tlzoo
 from tlzoo.api import TlzooError
+from tlzoo.testing.toytask import NAME as TOY
+from tlzoo.testing.toytask import ToyTask
 
 
-def test_train_writes_a_complete_loadable_folder(tiny_options: dict) -> None:
-    result = tlzoo.train("classification", **tiny_options)
+def test_train_writes_a_complete_loadable_folder(toy_options: dict) -> None:
+    result = tlzoo.train(TOY, **toy_options)
     out = Path(result.output_dir)
     for name in ("model.safetensors", "config.json", "tokenizer.json", "tlzoo.json", "README.md",
-                 "metrics.json", "curves.png", "log.jsonl", "evaluation/validation/confusion_matrix.png"):
+                 "metrics.json", "curves.png", "log.jsonl", "evaluation/validation/predictions.txt"):
         assert (out / name).is_file(), name
     manifest = json.loads((out / "tlzoo.json").read_text())
-    assert manifest["task"] == "classification"
-    assert manifest["state"]["labels"] == ["negative", "positive"]
+    assert manifest["task"] == TOY
+    assert manifest["state"]["labels"] == ["no", "yes"]
     assert set(manifest["versions"]) >= {"tlzoo", "torch", "transformers"}
     assert len(manifest["data"]["train"]["sha256"]) == 64
     assert not list(out.glob("**/*.pickle")) and not list(out.glob("**/*.bin"))
@@ -29,38 +31,38 @@ def test_train_writes_a_complete_loadable_folder(tiny_options: dict) -> None:
     from transformers import AutoModelForSequenceClassification
 
     model = AutoModelForSequenceClassification.from_pretrained(out)
-    assert model.config.id2label == {0: "negative", 1: "positive"}
+    assert model.config.id2label == {0: "no", 1: "yes"}
     steps = [r for r in result.history if r["event"] == "train"]
     assert [r["step"] for r in steps] == list(range(1, 13))
     assert 0 <= result.metrics["validation"]["accuracy"] <= 1
 
 
-def test_predict_matches_evaluate_and_survives_odd_input(tiny_options: dict, sample: dict) -> None:
-    result = tlzoo.train("classification", **tiny_options)
+def test_predict_matches_evaluate_and_survives_odd_input(toy_options: dict, toy_sample: dict) -> None:
+    result = tlzoo.train(TOY, **toy_options)
     model = tlzoo.load(result.output_dir)
     odd = ["", "word " * 2000, "été über naïve 电影 🎬"]
-    predictions = model.predict(["a wonderful film", *odd])
+    predictions = model.predict(["a good film", *odd])
     assert len(predictions) == 4
     for p in predictions:
-        assert p["label"] in ("negative", "positive")
+        assert p["label"] in ("no", "yes")
         assert abs(sum(p["scores"].values()) - 1) < 1e-6
-    assert model.evaluate(sample["validation"])["accuracy"] == pytest.approx(
+    assert model.evaluate(toy_sample["validation"])["accuracy"] == pytest.approx(
         result.metrics["validation"]["accuracy"])
     # Predictions are independent of batch composition (sorted batching restores the order).
-    alone = model.predict(["a wonderful film"], batch_size=1)[0]
+    alone = model.predict(["a good film"], batch_size=1)[0]
     assert alone["score"] == pytest.approx(predictions[0]["score"], abs=1e-5)
 
 
-def test_loss_falls_on_the_sample(tiny_options: dict) -> None:
-    result = tlzoo.train("classification", **{**tiny_options, "max_steps": 0, "epochs": 8})
+def test_loss_falls_on_the_sample(toy_options: dict) -> None:
+    result = tlzoo.train(TOY, **{**toy_options, "max_steps": 0, "epochs": 8})
     losses = [r["loss"] for r in result.history if r["event"] == "train"]
     assert sum(losses[-5:]) / 5 < sum(losses[:5]) / 5 - 0.1
     assert result.metrics["validation"]["accuracy"] > 0.8
 
 
-def test_freeze_trains_only_the_head(tiny_options: dict, tmp_path: Path) -> None:
-    full = tlzoo.train("classification", **{**tiny_options, "output": str(tmp_path / "a")})
-    frozen = tlzoo.train("classification", **{**tiny_options, "output": str(tmp_path / "b"), "strategy": "freeze"})
+def test_freeze_trains_only_the_head(toy_options: dict, tmp_path: Path) -> None:
+    full = tlzoo.train(TOY, **{**toy_options, "output": str(tmp_path / "a")})
+    frozen = tlzoo.train(TOY, **{**toy_options, "output": str(tmp_path / "b"), "strategy": "freeze"})
     a = load_file(str(Path(full.output_dir) / "model.safetensors"))
     b = load_file(str(Path(frozen.output_dir) / "model.safetensors"))
     # Same seed, same initial weights: frozen backbone weights equal the untouched initial ones,
@@ -75,15 +77,15 @@ def test_freeze_trains_only_the_head(tiny_options: dict, tmp_path: Path) -> None
     assert not torch.equal(b["classifier.weight"], initial["classifier.weight"])
 
 
-def test_lora_saves_a_merged_model_with_its_trained_head(tiny_options: dict) -> None:
-    result = tlzoo.train("classification", **{**tiny_options, "strategy": "lora", "learning_rate": 1e-2})
+def test_lora_saves_a_merged_model_with_its_trained_head(toy_options: dict) -> None:
+    result = tlzoo.train(TOY, **{**toy_options, "strategy": "lora", "learning_rate": 1e-2})
     weights = load_file(str(Path(result.output_dir) / "model.safetensors"))
     assert not any("lora" in k for k in weights)
     assert "classifier.weight" in weights
     from transformers import AutoModelForSequenceClassification
 
     AutoModelForSequenceClassification.from_pretrained(result.output_dir)
-    assert tlzoo.load(result.output_dir).predict(["fine"])[0]["label"] in ("negative", "positive")
+    assert tlzoo.load(result.output_dir).predict(["fine"])[0]["label"] in ("no", "yes")
 
 
 def test_llrd_gives_lower_layers_smaller_rates() -> None:
@@ -116,45 +118,91 @@ def test_gradual_unfreezing_opens_one_layer_per_epoch() -> None:
     assert trainable_layers() == {"0", "1"}
 
 
-def test_early_stopping_and_best_checkpoint(tiny_options: dict) -> None:
-    result = tlzoo.train("classification", **{**tiny_options, "max_steps": 0, "epochs": 30, "eval_every": "5",
+def test_early_stopping_and_best_checkpoint(toy_options: dict) -> None:
+    result = tlzoo.train(TOY, **{**toy_options, "max_steps": 0, "epochs": 30, "eval_every": "5",
                                                "early_stopping_patience": 2, "learning_rate": 1e-2})
     assert result.metrics["train"]["stopped_early"]
     evals = [r["eval_accuracy"] for r in result.history if r["event"] == "eval"]
     assert result.metrics["validation"]["accuracy"] == pytest.approx(max(evals))
 
 
-def test_bf16_runs_on_cpu(tiny_options: dict) -> None:
-    result = tlzoo.train("classification", **{**tiny_options, "precision": "bf16"})
-    assert result.metrics["validation"]["accuracy"] >= 0
+def test_bf16_runs_under_bf16_autocast_and_learns(toy_options: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Training and evaluation steps really run in bf16 (the autocast the task sees), and still learn."""
+    seen: set[tuple[str, bool, torch.dtype]] = set()
+    loss, forward = ToyTask.loss, ToyTask.forward
+
+    def watched_loss(self, model, batch):  # noqa: ANN001, ANN202
+        seen.add(("loss", torch.is_autocast_enabled("cpu"), torch.get_autocast_dtype("cpu")))
+        return loss(self, model, batch)
+
+    def watched_forward(self, model, batch, context):  # noqa: ANN001, ANN202
+        seen.add(("forward", torch.is_autocast_enabled("cpu"), torch.get_autocast_dtype("cpu")))
+        return forward(self, model, batch, context)
+
+    monkeypatch.setattr(ToyTask, "loss", watched_loss)
+    monkeypatch.setattr(ToyTask, "forward", watched_forward)
+    result = tlzoo.train(TOY, **{**toy_options, "precision": "bf16", "max_steps": 0, "epochs": 8})
+    assert seen == {("loss", True, torch.bfloat16), ("forward", True, torch.bfloat16)}
+    manifest = json.loads((Path(result.output_dir) / "tlzoo.json").read_text())
+    assert manifest["config"]["precision"] == "bf16"
+    losses = [r["loss"] for r in result.history if r["event"] == "train"]
+    assert all(map(torch.isfinite, torch.tensor(losses)))
+    assert sum(losses[-5:]) / 5 < sum(losses[:5]) / 5 - 0.1
+    assert result.metrics["validation"]["accuracy"] > 0.8
 
 
-def test_refuses_an_output_folder_holding_another_run(tiny_options: dict) -> None:
-    tlzoo.train("classification", **tiny_options)
+def test_the_validation_set_is_forwarded_once_per_evaluation(toy_options: dict, toy_sample: dict,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """The final pass over the validation set reuses the loop's evaluation of the model it keeps."""
+    rows: list[int] = []
+    forward = ToyTask.forward
+
+    def counted(self, model, batch, context):  # noqa: ANN001, ANN202
+        rows.append(len(batch["input_ids"]))
+        return forward(self, model, batch, context)
+
+    monkeypatch.setattr(ToyTask, "forward", counted)
+    result = tlzoo.train(TOY, **{**toy_options, "max_steps": 0, "epochs": 1, "eval_every": "epoch"})
+    validation_rows = len(Path(toy_sample["validation"]).read_text().splitlines())
+    assert sum(rows) == validation_rows  # one evaluation: the end of the epoch
+    assert [r["step"] for r in result.history if r["event"] == "eval"] == [result.metrics["train"]["steps"]]
+    assert (Path(result.output_dir) / "evaluation" / "validation" / "predictions.txt").is_file()
+
+
+def test_evaluate_and_predict_leave_the_loaded_model_as_it_was(toy_options: dict, toy_sample: dict) -> None:
+    model = tlzoo.load(tlzoo.train(TOY, **toy_options).output_dir)
+    before = (model.config.eval_batch_size, model.task.options)
+    model.evaluate(toy_sample["validation"], batch_size=3)
+    model.predict(["a good film"], batch_size=1)
+    assert (model.config.eval_batch_size, model.task.options) == before
+    with pytest.raises(TlzooError, match=r"^unknown prediction option 'num_beams'; toy takes no prediction options$"):
+        model.predict(["a good film"], num_beams=4)
+
+
+def test_refuses_an_output_folder_holding_another_run(toy_options: dict) -> None:
+    tlzoo.train(TOY, **toy_options)
     with pytest.raises(TlzooError, match="already holds a run"):
-        tlzoo.train("classification", **tiny_options)
-    tlzoo.train("classification", **{**tiny_options, "overwrite": True})
+        tlzoo.train(TOY, **toy_options)
+    tlzoo.train(TOY, **{**toy_options, "overwrite": True})
 
 
-def test_nan_loss_stops_with_a_clear_message(tiny_options: dict, monkeypatch: pytest.MonkeyPatch) -> None:
-    from tlzoo_classification.tasks import ClassificationTask
-
+def test_nan_loss_stops_with_a_clear_message(toy_options: dict, monkeypatch: pytest.MonkeyPatch) -> None:
     calls = {"n": 0}
-    original = ClassificationTask.loss
+    original = ToyTask.loss
 
     def poisoned(self, model, batch):  # noqa: ANN001, ANN202
         calls["n"] += 1
         loss = original(self, model, batch)
         return loss * float("nan") if calls["n"] > 6 else loss
 
-    monkeypatch.setattr(ClassificationTask, "loss", poisoned)
+    monkeypatch.setattr(ToyTask, "loss", poisoned)
     with pytest.raises(TlzooError, match=r"NaN/inf at step 7.*last good checkpoint is .*step-0000005"):
-        tlzoo.train("classification", **{**tiny_options, "save_every": 5})
-    assert not (Path(tiny_options["output"]) / "tlzoo.json").exists()
+        tlzoo.train(TOY, **{**toy_options, "save_every": 5})
+    assert not (Path(toy_options["output"]) / "tlzoo.json").exists()
 
 
 def test_freeze_refuses_a_model_without_a_separate_head() -> None:
-    from tlzoo.backbones.loading import resolve_backbone
+    from tlzoo.backbones.resolve import resolve_backbone
     from tlzoo.engine.strategies import prepare_model
 
     model = resolve_backbone("tiny-gpt").build_model("AutoModelForCausalLM")
@@ -163,7 +211,7 @@ def test_freeze_refuses_a_model_without_a_separate_head() -> None:
 
 
 def test_lora_on_a_warm_started_encoder_decoder_adapts_both_halves() -> None:
-    from tlzoo.backbones.loading import resolve_backbone
+    from tlzoo.backbones.resolve import resolve_backbone
     from tlzoo.engine.strategies import head_module_names, prepare_model
 
     model = resolve_backbone("tiny-bert+tiny-bert").build_model("AutoModelForSeq2SeqLM")
@@ -179,7 +227,7 @@ def test_lora_warns_nothing() -> None:
     """peft's own use of a deprecated transformers property printed a FutureWarning on every LoRA run."""
     import warnings
 
-    from tlzoo.backbones.loading import resolve_backbone
+    from tlzoo.backbones.resolve import resolve_backbone
     from tlzoo.engine.strategies import prepare_model
 
     model = resolve_backbone("tiny-bert").build_model("AutoModelForSequenceClassification", num_labels=2)
@@ -188,14 +236,14 @@ def test_lora_warns_nothing() -> None:
         prepare_model(model, "lora", (4, 8, 0.0))
 
 
-def test_streaming_trains_repeatably_and_needs_max_steps(tiny_options: dict, tmp_path: Path) -> None:
-    options = {**tiny_options, "streaming": True, "max_steps": 8, "batch_size": 16}
-    first = tlzoo.train("classification", **{**options, "output": str(tmp_path / "a")})
-    second = tlzoo.train("classification", **{**options, "output": str(tmp_path / "b")})
+def test_streaming_trains_repeatably_and_needs_max_steps(toy_options: dict, tmp_path: Path) -> None:
+    options = {**toy_options, "streaming": True, "max_steps": 8, "batch_size": 16}
+    first = tlzoo.train(TOY, **{**options, "output": str(tmp_path / "a")})
+    second = tlzoo.train(TOY, **{**options, "output": str(tmp_path / "b")})
     a = load_file(str(Path(first.output_dir) / "model.safetensors"))
     b = load_file(str(Path(second.output_dir) / "model.safetensors"))
     assert all(torch.equal(a[k], b[k]) for k in a)
     assert first.metrics["train"]["samples"] == 8 * 16
-    assert tlzoo.load(first.output_dir).predict(["fine"])[0]["label"] in ("negative", "positive")
+    assert tlzoo.load(first.output_dir).predict(["fine"])[0]["label"] in ("no", "yes")
     with pytest.raises(TlzooError, match="--streaming needs --max-steps"):
-        tlzoo.train("classification", **{**options, "max_steps": 0, "output": str(tmp_path / "c")})
+        tlzoo.train(TOY, **{**options, "max_steps": 0, "output": str(tmp_path / "c")})
