@@ -13,7 +13,7 @@ from tlzoo.hookspecs import hookimpl
 if TYPE_CHECKING:
     from tlzoo.engine.predictor import Predictor
     from tlzoo.engine.run import TrainResult
-    from tlzoo.export.run import ExportResult
+    from tlzoo.onnx_export.run import ExportResult
 
 __version__ = "0.1.0"
 __all__ = ["API_VERSION", "Spec", "TlzooError", "__version__", "export", "hookimpl", "list_components", "load", "train"]
@@ -43,6 +43,6 @@ def load(path: str) -> Predictor:
 def export(model_dir: str, output: str, **options: Any) -> ExportResult:
     """Export a folder written by :func:`train` to ONNX (``quantize="int8"`` or ``"none"``, ``data=`` a labelled
     file for metrics side by side); see ``tlzoo export --help``. Needs the ``tlzoo[export]`` extra."""
-    from tlzoo.export.run import export as _export
+    from tlzoo.onnx_export.run import export as _export
 
     return _export(model_dir, output, **options)

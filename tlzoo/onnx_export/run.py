@@ -100,7 +100,7 @@ def _check_encoder(source: Path, model: Any) -> None:
 def _export_into(staging: Path, predictor: Any, examples: list[Any], quantize: str, data: str | None,
                  reduce_range: bool) -> tuple[str, dict[str, Any]]:
     from tlzoo.engine.backends import OnnxModel
-    from tlzoo.export.graph import OPSET, export_graph, optimize_graph, quantize_graph
+    from tlzoo.onnx_export.graph import OPSET, export_graph, optimize_graph, quantize_graph
 
     trace_batch, parity_batches = _sample_batches(predictor, examples)
     fp32, int8 = staging / "model.onnx", staging / "model.int8.onnx"
