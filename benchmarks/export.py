@@ -67,7 +67,7 @@ def job_train(args: dict) -> dict:
     import tlzoo
 
     result = tlzoo.train(TASK[args["model"]], backbone="minilm-l6", train=args["train"], output=args["output"],
-                         overwrite=True, quiet=True, eval_every="none", **args["options"])
+                         overwrite=True, quiet=True, **{"eval_every": "none", **args["options"]})
     return {"train_seconds": result.metrics["train"]["seconds"]}
 
 
