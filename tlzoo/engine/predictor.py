@@ -34,6 +34,8 @@ class Predictor:
         folder = Path(path)
         manifest = read_manifest(folder)
         task_cls = task_spec(folder, manifest).load()
+        if "export" in manifest:
+            return cls._load_exported(folder, manifest, task_cls(manifest.get("task_options") or {}))
         check_files(folder)
         _upgrade(manifest, task_cls)
         task = task_cls(manifest.get("task_options") or {})
@@ -48,6 +50,23 @@ class Predictor:
                              f"(transformers {transformers.__version__})")
         model = _load_part(folder, "the model", lambda: model_class.from_pretrained(folder, use_safetensors=True))
         model.eval()
+        tokenizer = _load_part(folder, "the tokenizer", lambda: transformers.AutoTokenizer.from_pretrained(folder))
+        return cls(folder, manifest, task, model, tokenizer)
+
+    @classmethod
+    def _load_exported(cls, folder: Path, manifest: dict[str, Any], task: Any) -> Predictor:
+        """A folder written by ``tlzoo export``: the task's forward runs on onnxruntime (see engine/backends)."""
+        from tlzoo.engine.backends import OnnxModel, require_export_extra
+        from tlzoo.engine.model_folder import check_export_files
+
+        onnx_file = check_export_files(folder, manifest)
+        require_export_extra(f"{folder} (an ONNX export)")
+        import transformers
+
+        from tlzoo.engine.progress import quiet_libraries
+
+        quiet_libraries(True)
+        model = _load_part(folder, "the ONNX model", lambda: OnnxModel(onnx_file))
         tokenizer = _load_part(folder, "the tokenizer", lambda: transformers.AutoTokenizer.from_pretrained(folder))
         return cls(folder, manifest, task, model, tokenizer)
 
