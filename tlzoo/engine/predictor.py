@@ -34,10 +34,10 @@ class Predictor:
         folder = Path(path)
         manifest = read_manifest(folder)
         task_cls = task_spec(folder, manifest).load()
+        _upgrade(manifest, task_cls)
         if "export" in manifest:
             return cls._load_exported(folder, manifest, task_cls(manifest.get("task_options") or {}))
         check_files(folder)
-        _upgrade(manifest, task_cls)
         task = task_cls(manifest.get("task_options") or {})
         import transformers
 
