@@ -265,7 +265,7 @@ def test_check_reports_each_broken_promise_of_a_plugin(tmp_path: Path) -> None:
     folder = write_plugin("sabotaged", tmp_path)
     package = folder / "src" / "tlzoo_sabotaged"
     init = package / "__init__.py"
-    never_learns = '"test_options": {"learning_rate": 0.0, "max_steps": 8}, '
+    never_learns = '"test_options": {"learning_rate": 1e-12, "max_steps": 8}, '
     source = init.read_text().replace('"example_inputs"', never_learns + '"example_inputs"')
     init.write_text(source + "\nimport torch  # noqa: E402  (heavy at import time)\n")
     task = package / "task.py"
