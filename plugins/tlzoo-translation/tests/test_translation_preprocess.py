@@ -15,8 +15,8 @@ EXAMPLES = {"source": ["the man is in the park", "a dog"], "target": ["der mann 
 
 def prepared(backbone: Any, **options: Any) -> tuple[TranslationTask, Any, dict, Any]:
     task = TranslationTask(options)
-    state: dict = {}
-    model = task.build_model(backbone, state)
+    built = task.build_model(backbone, {})
+    model, state = built.model, dict(built.facts)
     tokenizer = backbone.load_tokenizer()
     return task, tokenizer, state, model
 
