@@ -152,6 +152,16 @@ def test_mean_pool_model_trains_saves_safetensors_and_loads_with_tlzoo_load(tiny
     assert model.predict("a fine film")[0]["label"] in manifest["state"]["labels"]
 
 
+def test_the_default_head_still_saves_a_plain_transformers_model(tiny_options: dict) -> None:
+    import transformers
+
+    result = tlzoo.train("classification", **{**tiny_options, "max_steps": 1})
+    folder = Path(result.output_dir)
+    assert json.loads((folder / "tlzoo.json").read_text())["head"] == "default"
+    assert "load directly with `transformers.AutoModelForSequenceClassification" in (folder / "README.md").read_text()
+    transformers.AutoModelForSequenceClassification.from_pretrained(folder)
+
+
 def test_crf_ner_model_trains_and_loads_and_its_tags_are_valid_iob2(tmp_path: Path) -> None:
     from tlzoo_ner.sample import paths
 
@@ -265,8 +275,8 @@ def test_a_plugin_head_is_listed_and_used_by_a_real_training_run(tmp_path: Path,
     assert trained.returncode == 0, trained.stderr[-2000:]
     manifest = json.loads((out / "tlzoo.json").read_text())
     assert manifest["head"] == "max-pool"
-    predicted = run_tlzoo("predict", str(out), "a gripping film", site=site)
+    predicted = run_tlzoo("predict", str(out), "--text", "a gripping film", site=site)
     assert predicted.returncode == 0, predicted.stderr[-2000:]
     assert json.loads(predicted.stdout.splitlines()[0])["label"] in manifest["state"]["labels"]
-    without = run_tlzoo("predict", str(out), "a gripping film")
+    without = run_tlzoo("predict", str(out), "--text", "a gripping film")
     assert without.returncode != 0 and "needs head 'max-pool'" in without.stderr
