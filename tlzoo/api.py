@@ -74,11 +74,28 @@ class Backbone(Protocol):
     def build_model(self, auto_class: str, **config_overrides: Any) -> Any: ...
 
 
+HEAD_LEVELS: Mapping[str, str] = {"AutoModelForSequenceClassification": "sequence",
+                                  "AutoModelForTokenClassification": "token"}
+"""The level of a task's outputs, by its ``model_class``: one per text or one per token. A head spec's
+``fits`` metadata lists the levels it serves; a task whose class is not listed takes only ``default``."""
+
+
 @runtime_checkable
 class Head(Protocol):
-    """A task layer on top of a backbone's hidden states; returns logits (and loss when given labels)."""
+    """What a ``head`` spec's factory returns (called without arguments): builds and reloads task models.
 
-    def __call__(self, *args: Any, **kwargs: Any) -> Any: ...
+    ``build`` makes the model a task asked for with ``backbone.build_model(model_class, **config)``
+    (``config``: ``num_labels``, ``id2label``, ``problem_type``...); ``state`` is the task's state
+    (e.g. a tagging scheme). ``load`` rebuilds it from a saved folder. The model is a torch module whose
+    ``forward`` takes the tokenizer's columns (and ``labels``) and returns an object with ``.logits``
+    (and ``.loss`` when given labels), like a transformers model, and which has ``save_pretrained``.
+    """
+
+    name: str
+
+    def build(self, backbone: Backbone, model_class: str, state: Mapping[str, Any], **config: Any) -> Any: ...
+
+    def load(self, folder: str, model_class: str, state: Mapping[str, Any]) -> Any: ...
 
 
 @runtime_checkable

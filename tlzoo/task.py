@@ -6,9 +6,11 @@
 2. ``setup(train)``: learn what the model needs from the training data (e.g. the label set);
    returns a JSON-serialisable ``state`` saved in the manifest. ``check(dataset, state, path)``
    then validates evaluation data against it (e.g. unknown labels).
-3. ``build_model(backbone, state)``: the backbone with the task head, usually an ``AutoModelFor*``.
-   It runs before preprocessing and may add JSON facts about the backbone to ``state`` (the dict
-   ``setup`` returned, saved in the manifest), e.g. its kind, for ``preprocess`` and prediction.
+3. ``build_model(backbone, state)``: the backbone with the task head, usually an ``AutoModelFor*``
+   built by ``backbone.build_model(self.model_class, ...)`` (the engine's ``backbone`` puts the
+   ``--head`` the user chose there). It returns :class:`Built`: the model and the JSON facts it learned
+   about the backbone (e.g. its kind) that ``preprocess`` and prediction need; the engine merges them
+   into ``state`` (saved in the manifest). ``state`` itself is read-only here.
 4. ``preprocess(examples, tokenizer, state, max_length, training)``: a batched ``datasets.map``
    function (see :meth:`BaseTask.preprocess` for its arguments and the columns it must return).
 5. ``collator(tokenizer, model)``: pads a list of features into a batch.
@@ -42,6 +44,16 @@ from typing import Any, ClassVar
 
 from tlzoo.api import TlzooError
 from tlzoo.suggest import did_you_mean
+
+
+@dataclasses.dataclass
+class Built:
+    """What :meth:`BaseTask.build_model` returns: the model, and facts for the task's ``state``."""
+
+    model: Any
+    facts: dict[str, Any] = dataclasses.field(default_factory=dict)
+    """JSON-serialisable facts learned while building (e.g. the backbone's kind); the engine adds them to
+    ``state`` before preprocessing, and the manifest saves them for prediction."""
 
 
 @dataclasses.dataclass
@@ -100,8 +112,8 @@ class BaseTask:
         """Validate evaluation data against what the model was trained on."""
 
     # -- model --------------------------------------------------------------------------
-    def build_model(self, backbone: Any, state: Mapping[str, Any]) -> Any:
-        return backbone.build_model(self.model_class)
+    def build_model(self, backbone: Any, state: Mapping[str, Any]) -> Built:
+        return Built(backbone.build_model(self.model_class))
 
     def preprocess(self, examples: Mapping[str, list], tokenizer: Any, state: Mapping[str, Any],
                    max_length: int, training: bool) -> dict[str, list]:

@@ -78,6 +78,7 @@ def info_command(name: str, as_json: bool) -> None:
 
 def _task_facts(spec: Spec) -> dict[str, object]:
     """The task's options and defaults, read from its class, and where its data formats are described."""
+    from tlzoo.heads import heads_for
     from tlzoo.plugins import registry
     from tlzoo.taskdoc import describe_task, readme_location
 
@@ -86,7 +87,9 @@ def _task_facts(spec: Spec) -> dict[str, object]:
     facts: dict[str, object] = {"data_formats": {"readme": readme_location(spec.plugin) if spec.plugin else "",
                                                  "datasets": datasets}}
     try:
-        facts.update(describe_task(spec.load()))
+        cls = spec.load()
+        facts.update(describe_task(cls))
+        facts["heads"] = heads_for(cls.model_class)
     except Exception as exc:  # a broken plugin must not break 'info': say why its options are unknown
         facts["error"] = f"cannot import {spec.factory}: {type(exc).__name__}: {exc}"
     return facts
@@ -108,6 +111,9 @@ def _echo_task_facts(item: dict) -> None:
             click.echo("    (none)")
         shown = ", ".join(f"{k}={show_value(v)}" for k, v in item["task_defaults"].items())
         click.echo(f"  task defaults (over the engine's; all in 'tlzoo train {name} --help'): {shown or '(none)'}")
+        heads = item["heads"]
+        click.echo(f"  heads (--head NAME): {', '.join(heads)}"
+                   + (" (this task keeps its transformers head)" if heads == ["default"] else ""))
     formats = item["data_formats"]
     click.echo(f"  data formats and examples: {formats['readme']}"
                + (f"; datasets: {', '.join(formats['datasets'])}" if formats["datasets"] else ""))

@@ -49,6 +49,7 @@ class TrainConfig:
     max_eval_samples: int = 0
     streaming: bool = False
 
+    head: str = "default"
     strategy: Strategy = "full"
     llrd: float = 1.0
     lora_r: int = 8
@@ -137,6 +138,8 @@ HELP = {
     "max_eval_samples": "Use only the first N evaluation examples (0: all).",
     "streaming": "Read the training data as a stream (datasets' streaming mode): for corpora larger than "
                  "memory or disk cache; needs --max-steps; batches are buffer-shuffled, not length-grouped.",
+    "head": "Task head of encoder tasks (see 'tlzoo list heads'): default (the task's transformers head), "
+            "mean-pool, mlp, crf (tagging) or a plugin's.",
     "strategy": "full, freeze (head only), lora (adapters + head) or gradual (unfreeze a layer per epoch).",
     "llrd": "Layer-wise learning-rate decay: layer k from the top learns at lr * llrd**k (1: off).",
     "lora_r": "LoRA rank.",

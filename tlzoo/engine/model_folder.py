@@ -78,6 +78,20 @@ def task_spec(folder: str | Path, manifest: dict[str, Any]) -> Spec:
                      f"install it with 'tlzoo install {short_name(distribution)}' or pip install {distribution}")
 
 
+def head_spec(folder: str | Path, manifest: dict[str, Any]) -> Spec:
+    """The spec of the folder's head (``default`` for folders from before heads were recorded)."""
+    from tlzoo.plugins import registry
+
+    name = manifest.get("head", "default")
+    if not isinstance(name, str):
+        raise TlzooError(f"{Path(folder) / MANIFEST} is corrupt ('head' is not a JSON string); {_RETRAIN}")
+    found = registry().find(name, "head")
+    if not found:
+        raise TlzooError(f"{folder} needs head {name!r}, which no installed plugin provides; install the plugin "
+                         f"that trained it (see 'tlzoo list heads')")
+    return found[0]
+
+
 def check_files(path: str | Path) -> None:
     """Every file loading needs is present, and the weights are whole (safetensors header and size)."""
     folder = Path(path)

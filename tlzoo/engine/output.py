@@ -93,7 +93,8 @@ def model_card(manifest: dict[str, Any], metrics: dict[str, Any]) -> str:
     lines = [f"# {manifest['task']} model fine-tuned with tlzoo", "",
              f"- task: `{manifest['task']}` (plugin {manifest['plugin']['distribution']} "
              f"{manifest['plugin']['version']})",
-             f"- backbone: `{manifest['backbone']['name']}` ({manifest['backbone']['source']})",
+             f"- backbone: `{manifest['backbone']['name']}` ({manifest['backbone']['source']}), head "
+             f"`{manifest.get('head', 'default')}`",
              f"- strategy: `{manifest['config']['strategy']}`, precision `{manifest['config']['precision']}`",
              "- data: " + ", ".join(_data_entry(split, info) for split, info in manifest["data"].items()),
              "", "## Metrics", "", "| split | metric | value |", "| --- | --- | --- |"]
@@ -104,8 +105,19 @@ def model_card(manifest: dict[str, Any], metrics: dict[str, Any]) -> str:
                              else f"| {split} | {key} | {value} |")
     lines += ["", "## Use", "", "```python", "import tlzoo", "",
               "model = tlzoo.load(\"path/to/this/folder\")", "model.predict([...])", "```", "",
-              f"The weights load directly with `transformers.{manifest['model_class']}.from_pretrained`.", ""]
+              *_loading_note(manifest), ""]
     return "\n".join(lines)
+
+
+def _loading_note(manifest: dict[str, Any]) -> list[str]:
+    """How the weights load: plain transformers for the default head, ``tlzoo.load`` for the others."""
+    head = manifest.get("head", "default")
+    if head == "default":
+        return [f"The weights load directly with `transformers.{manifest['model_class']}.from_pretrained`."]
+    return [f"The model has the `{head}` head (`tlzoo info {head}`), which is not a transformers class: load it "
+            f"with `tlzoo.load` as above (the head's plugin installed). `model.safetensors` holds the backbone "
+            f"(`body.*`, loadable on its own with `transformers.AutoModel` after stripping that prefix) and the "
+            f"head (`head.*`); `config.json` is the backbone's configuration."]
 
 
 def _data_entry(split: str, info: dict[str, str]) -> str:

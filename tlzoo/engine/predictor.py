@@ -29,7 +29,7 @@ class Predictor:
 
     @classmethod
     def load(cls, path: str) -> Predictor:
-        from tlzoo.engine.model_folder import check_files, read_manifest, task_spec
+        from tlzoo.engine.model_folder import check_files, head_spec, read_manifest, task_spec
 
         folder = Path(path)
         manifest = read_manifest(folder)
@@ -44,11 +44,9 @@ class Predictor:
         from tlzoo.engine.progress import quiet_libraries
 
         quiet_libraries(True)
-        model_class = getattr(transformers, manifest["model_class"], None)
-        if model_class is None:
-            raise TlzooError(f"{folder / 'tlzoo.json'}: unknown model class {manifest['model_class']!r} "
-                             f"(transformers {transformers.__version__})")
-        model = _load_part(folder, "the model", lambda: model_class.from_pretrained(folder, use_safetensors=True))
+        head = head_spec(folder, manifest).build()
+        model = _load_part(folder, "the model",
+                           lambda: head.load(str(folder), manifest["model_class"], manifest["state"]))
         model.eval()
         tokenizer = _load_part(folder, "the tokenizer", lambda: transformers.AutoTokenizer.from_pretrained(folder))
         return cls(folder, manifest, task, model, tokenizer)

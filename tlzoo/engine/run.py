@@ -111,7 +111,7 @@ def build_manifest(config: TrainConfig, spec: Any, task: BaseTask, backbone: Any
         plugin_version = metadata.version(spec.plugin) if spec.plugin else ""
     except metadata.PackageNotFoundError:
         plugin_version = ""
-    return {"format": 1, "task": config.task, "model_class": task.model_class,
+    return {"format": 1, "task": config.task, "model_class": task.model_class, "head": config.head,
             "plugin": {"distribution": spec.plugin, "version": plugin_version},
             "task_options": dataclasses.asdict(task.options), "state": dict(state),
             "backbone": {"name": backbone.name, "kind": backbone.kind,
@@ -203,6 +203,7 @@ def _train(cfg: TrainConfig, attempt: _Attempt) -> TrainResult:
     from tlzoo.engine.plot import plot_curves
     from tlzoo.engine.progress import quiet_libraries
     from tlzoo.engine.strategies import finalize_model, prepare_model
+    from tlzoo.heads import head_spec
 
     task = cfg.task
     if not cfg.train:
@@ -213,6 +214,7 @@ def _train(cfg: TrainConfig, attempt: _Attempt) -> TrainResult:
     check_output_folder(output, cfg.overwrite, cfg.resume)
     cls, spec = task_class(task)
     task_obj = cls(cfg.task_options)
+    head = head_spec(cfg.head, task, task_obj.model_class)
     quiet_libraries(cfg.quiet)
     accelerator = make_accelerator(cfg)
 
@@ -229,8 +231,9 @@ def _train(cfg: TrainConfig, attempt: _Attempt) -> TrainResult:
     backbone = resolve_backbone(cfg.backbone or cls.default_backbone)
     tokenizer = backbone.load_tokenizer()
     max_length = min(cfg.max_length, _model_limit(tokenizer))
-    # Built before tokenising: build_model may record backbone facts in `state` that preprocess needs.
-    model = task_obj.build_model(backbone, state)
+    # Built before tokenising: the facts build_model learns about the backbone are what preprocess needs.
+    built = task_obj.build_model(with_head(backbone, head, state), state)
+    model, state = built.model, {**state, **built.facts}
 
     with accelerator.main_process_first():
         features = {name: data_mod.tokenize(task_obj, dataset, tokenizer, state, max_length,
@@ -290,6 +293,37 @@ def _train(cfg: TrainConfig, attempt: _Attempt) -> TrainResult:
         NewRun(output).keep()  # drops an old run that --overwrite set aside (also one a killed run left)
     accelerator.wait_for_everyone()
     return TrainResult(str(output), metrics, loop.log.records, cfg)
+
+
+@dataclass
+class HeadedBackbone:
+    """The backbone a task builds its model on, with the run's ``--head``: the task asks for its
+    ``model_class`` as usual and the head decides what that model is."""
+
+    backbone: Any
+    head: Any
+    state: Mapping[str, Any]
+
+    @property
+    def name(self) -> str:
+        return self.backbone.name
+
+    @property
+    def kind(self) -> str:
+        return self.backbone.kind
+
+    def load_tokenizer(self) -> Any:
+        return self.backbone.load_tokenizer()
+
+    def build_model(self, auto_class: str, **config_overrides: Any) -> Any:
+        return self.head.build(self.backbone, auto_class, self.state, **config_overrides)
+
+
+def with_head(backbone: Any, head: Any, state: Mapping[str, Any]) -> Any:
+    """``backbone`` as it builds models with the head of spec ``head``; the default head leaves it as it is."""
+    from tlzoo.heads import DEFAULT
+
+    return backbone if head.name == DEFAULT else HeadedBackbone(backbone, head.build(), state)
 
 
 def _model_limit(tokenizer: Any) -> int:

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, ClassVar, cast
 
 from tlzoo.api import TlzooError
-from tlzoo.task import BaseTask, ForwardContext, TaskOptions, truncation_flags
+from tlzoo.task import BaseTask, Built, ForwardContext, TaskOptions, truncation_flags
 
 KINDS = ("encoder-decoder", "decoder")
 T5_FAMILY = frozenset({"t5", "mt5", "umt5", "longt5"})
@@ -165,8 +165,8 @@ class Seq2SeqTask(BaseTask):
                          f"{', '.join(self.input_keys())}; got {str(value)[:80]!r}")
 
     # -- model -------------------------------------------------------------------------------
-    def build_model(self, backbone: Any, state: Mapping[str, Any]) -> Any:
-        """Build by backbone kind and record what preprocessing and prediction need in ``state``."""
+    def build_model(self, backbone: Any, state: Mapping[str, Any]) -> Built:
+        """Build by backbone kind; the facts are what preprocessing and prediction need in ``state``."""
         if backbone.kind not in KINDS:
             raise TlzooError(
                 f"{self.name} generates text, so it needs an encoder-decoder or a decoder backbone, and "
@@ -183,8 +183,7 @@ class Seq2SeqTask(BaseTask):
             start = model.generation_config.decoder_start_token_id
             facts.update(source_prefix=prefix, decoder_start_token_id=start if start is not None
                          else model.config.decoder_start_token_id)
-        cast(dict, state).update(facts)  # the engine passes the dict setup() returned
-        return model
+        return Built(model, facts)
 
     def preprocess(self, examples: Mapping[str, list], tokenizer: Any, state: Mapping[str, Any],
                    max_length: int, training: bool) -> dict[str, list]:

@@ -26,9 +26,9 @@ def one_thread() -> Iterator[None]:
 
 
 def prepared(backbone: str) -> tuple[SummarizationTask, Any, dict]:
-    task, state = SummarizationTask(), {}
+    task = SummarizationTask()
     built = resolve_backbone(backbone)
-    task.build_model(built, state)
+    state = dict(task.build_model(built, {}).facts)
     return task, built.load_tokenizer(), state
 
 

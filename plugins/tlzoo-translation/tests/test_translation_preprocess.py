@@ -16,8 +16,8 @@ EXAMPLES = {"source": ["the man is in the park", "a dog"], "target": ["der mann 
 
 def prepared(backbone: Any, **options: Any) -> tuple[TranslationTask, Any, dict, Any]:
     task = TranslationTask(options)
-    state: dict = {}
-    model = task.build_model(backbone, state)
+    built = task.build_model(backbone, {})
+    model, state = built.model, dict(built.facts)
     tokenizer = backbone.load_tokenizer()
     return task, tokenizer, state, model
 
@@ -130,3 +130,10 @@ def test_encoder_decoder_labels_end_on_the_end_token_when_the_tokenizer_adds_non
     task.options.max_target_length = 3  # a cut target still ends on the end token, within the limit
     labels = task.preprocess(EXAMPLES, tokenizer, state, 64, True)["labels"]
     assert labels == [plain[0][:2] + [tokenizer.sep_token_id], plain[1][:2] + [tokenizer.sep_token_id]]
+
+
+def test_build_model_returns_its_facts_and_leaves_the_state_alone() -> None:
+    state: dict = {"labels": []}
+    built = TranslationTask().build_model(resolve_backbone("tiny-bart"), state)
+    assert state == {"labels": []}
+    assert built.facts["kind"] == "encoder-decoder" and "decoder_start_token_id" in built.facts

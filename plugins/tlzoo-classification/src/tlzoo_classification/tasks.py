@@ -17,7 +17,7 @@ from tlzoo.api import TlzooError
 from tlzoo.data.tables import column_values, detect_column, file_format, read_table
 from tlzoo.hub import is_hub_dataset
 from tlzoo.metrics.scores import ClassificationReport, MultiLabelReport, RegressionReport
-from tlzoo.task import BaseTask, TaskOptions, truncation_flags
+from tlzoo.task import BaseTask, Built, TaskOptions, truncation_flags
 
 logger = logging.getLogger(__name__)
 
@@ -143,10 +143,11 @@ class ClassificationTask(_SequenceTask):
                 raise TlzooError(f"{path}, line {first + index}: label {value!r} was not in the training data; "
                                  f"expected one of {', '.join(map(str, state['labels']))}")
 
-    def build_model(self, backbone: Any, state: Mapping[str, Any]) -> Any:
+    def build_model(self, backbone: Any, state: Mapping[str, Any]) -> Built:
         labels = [str(label) for label in state["labels"]]
-        return backbone.build_model(self.model_class, num_labels=len(labels), id2label=dict(enumerate(labels)),
-                                    label2id={name: i for i, name in enumerate(labels)})
+        return Built(backbone.build_model(self.model_class, num_labels=len(labels),
+                                          id2label=dict(enumerate(labels)),
+                                          label2id={name: i for i, name in enumerate(labels)}))
 
     def encode_label(self, value: Any, state: Mapping[str, Any]) -> int:
         return state["labels"].index(value)
@@ -210,11 +211,12 @@ class MultiLabelTask(_SequenceTask):
                 raise TlzooError(f"{path}, line {first + index}: label(s) {', '.join(unknown)} were not in the "
                                  f"training data; expected some of {', '.join(state['labels'])}")
 
-    def build_model(self, backbone: Any, state: Mapping[str, Any]) -> Any:
+    def build_model(self, backbone: Any, state: Mapping[str, Any]) -> Built:
         labels = state["labels"]
-        return backbone.build_model(self.model_class, num_labels=len(labels),
-                                    problem_type="multi_label_classification", id2label=dict(enumerate(labels)),
-                                    label2id={name: i for i, name in enumerate(labels)})
+        return Built(backbone.build_model(self.model_class, num_labels=len(labels),
+                                          problem_type="multi_label_classification",
+                                          id2label=dict(enumerate(labels)),
+                                          label2id={name: i for i, name in enumerate(labels)}))
 
     def encode_label(self, value: Any, state: Mapping[str, Any]) -> list[float]:
         chosen = set(self._label_set(value))
@@ -281,8 +283,8 @@ class RegressionTask(_SequenceTask):
                     raise TlzooError(f"{path}, line {first + index}: label {value!r} is not a number; "
                                      f"expected a real value") from None
 
-    def build_model(self, backbone: Any, state: Mapping[str, Any]) -> Any:
-        return backbone.build_model(self.model_class, num_labels=1, problem_type="regression")
+    def build_model(self, backbone: Any, state: Mapping[str, Any]) -> Built:
+        return Built(backbone.build_model(self.model_class, num_labels=1, problem_type="regression"))
 
     def encode_label(self, value: Any, state: Mapping[str, Any]) -> float:
         return float(value)

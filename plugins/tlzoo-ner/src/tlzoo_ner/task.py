@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from tlzoo.api import TlzooError
-from tlzoo.task import BaseTask, ForwardContext, TaskOptions
+from tlzoo.task import BaseTask, Built, ForwardContext, TaskOptions
 from tlzoo.token_alignment import align_labels, encode_windows, stitch, subtoken_probabilities
 from tlzoo_ner.metric import SeqevalReport
 from tlzoo_ner.reader import location, read_tagged
@@ -102,11 +102,11 @@ class NerTask(BaseTask):
                                      f"data; expected one of {', '.join(state['labels'])}")
 
     # -- model --------------------------------------------------------------------------
-    def build_model(self, backbone: Any, state: Mapping[str, Any]) -> Any:
+    def build_model(self, backbone: Any, state: Mapping[str, Any]) -> Built:
         labels = list(state["labels"])
-        return backbone.build_model(self.model_class, num_labels=len(labels),
-                                    id2label=dict(enumerate(labels)),
-                                    label2id={label: i for i, label in enumerate(labels)})
+        return Built(backbone.build_model(self.model_class, num_labels=len(labels),
+                                          id2label=dict(enumerate(labels)),
+                                          label2id={label: i for i, label in enumerate(labels)}))
 
     def preprocess(self, examples: Mapping[str, list], tokenizer: Any, state: Mapping[str, Any],
                    max_length: int, training: bool) -> dict[str, list]:
