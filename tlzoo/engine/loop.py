@@ -25,6 +25,7 @@ from tlzoo.engine.data import LengthGroupedBatches, feature_lengths, model_colum
 from tlzoo.engine.inference import run_forward
 from tlzoo.engine.progress import JsonlLog, Progress
 from tlzoo.engine.strategies import parameter_groups, unfreeze_for_epoch
+from tlzoo.metrics.compute import compute_metrics, resolve_metrics
 
 STREAM_SHUFFLE_BUFFER = 10_000
 """Examples held for shuffling a streamed training set (``datasets``' buffer shuffle)."""
@@ -313,6 +314,7 @@ def evaluate_model(task: Any, model: Any, evaluation: EvalSet, collator: Any, co
                    artifacts: Path | None = None, device: Any = None) -> dict[str, Any]:
     """Forward, post-process and score an evaluation set; the same path for training and `evaluate`.
 
+    The scores are the task's metrics and ``config.metric`` (``--metric``), resolved from the catalog.
     With ``calibrate`` the task first tunes ``state`` (updated in place) on these outputs; with
     ``artifacts`` it may write extra files (plots) into that folder.
     """
@@ -322,7 +324,7 @@ def evaluate_model(task: Any, model: Any, evaluation: EvalSet, collator: Any, co
         state.update(task.calibrate(outputs, evaluation.features, evaluation.examples, state))
     predictions = task.postprocess(outputs, evaluation.features, evaluation.examples, state)
     references = task.references(evaluation.examples, state)
-    metrics = task.compute_metrics(predictions, references, state)
+    metrics = compute_metrics(task, resolve_metrics(task, config.metric), predictions, references, state)
     if artifacts is not None and (accelerator is None or accelerator.is_main_process):
         task.write_artifacts(predictions, references, state, str(artifacts))
     return metrics

@@ -78,18 +78,26 @@ class Predictor:
         predictions = self.task.postprocess(outputs, features, examples, self.state)
         return [self.task.format_prediction(p, self.state) for p in predictions]
 
-    def evaluate(self, path: str, batch_size: int | None = None) -> dict[str, Any]:
-        """The task's metrics on a labelled file in the training format."""
+    def evaluate(self, path: str, batch_size: int | None = None, metrics: Sequence[str] = (),
+                 format: str | None = None) -> dict[str, Any]:
+        """The task's metrics (with those the run added and ``metrics``, catalog names) on a labelled
+        file; ``format`` names its data format when the extension does not (see ``tlzoo list datasets``)."""
+        import dataclasses
+
+        from tlzoo.data.source import DataSource
         from tlzoo.engine.data import read_split, tokenize
         from tlzoo.engine.loop import EvalSet, evaluate_model
+        from tlzoo.metrics.compute import resolve_metrics
 
-        examples = read_split(self.task, path, "evaluation")
-        self.task.check(examples, self.state, path)
+        extra = list(dict.fromkeys([*self.config.metric, *metrics]))
+        resolve_metrics(self.task, extra)  # a name that does not fit fails before any data is read
+        examples = read_split(self.task, path, "evaluation", format=format)
+        self.task.check(examples, self.state, DataSource(path, format))
         features = tokenize(self.task, examples, self.tokenizer, self.state, self.max_length, False, "tokenising")
         if batch_size:
             self.config.eval_batch_size = batch_size
         return evaluate_model(self.task, self.model, EvalSet(examples, features, path), self.collator,
-                              self.config, self.state, device=self.device)
+                              dataclasses.replace(self.config, metric=extra), self.state, device=self.device)
 
 
 def _load_part(folder: Path, what: str, load: Callable[[], Any]) -> Any:

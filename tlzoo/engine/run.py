@@ -195,6 +195,7 @@ def train(task: str | None = None, config: str | None = None, **options: Any) ->
 
 def _train(cfg: TrainConfig, attempt: _Attempt) -> TrainResult:
     from tlzoo.backbones.loading import resolve_backbone
+    from tlzoo.data.source import DataSource
     from tlzoo.engine import data as data_mod
     from tlzoo.engine.checkpoint import prune
     from tlzoo.engine.loop import EvalSet, FitLoop, evaluate_model
@@ -202,6 +203,7 @@ def _train(cfg: TrainConfig, attempt: _Attempt) -> TrainResult:
     from tlzoo.engine.plot import plot_curves
     from tlzoo.engine.progress import quiet_libraries
     from tlzoo.engine.strategies import finalize_model, prepare_model
+    from tlzoo.metrics.compute import resolve_metrics
 
     task = cfg.task
     if not cfg.train:
@@ -212,6 +214,7 @@ def _train(cfg: TrainConfig, attempt: _Attempt) -> TrainResult:
     check_output_folder(output, cfg.overwrite, cfg.resume)
     cls, spec = task_class(task)
     task_obj = cls(cfg.task_options)
+    resolve_metrics(task_obj, cfg.metric)  # a --metric that does not fit fails before anything is read
     quiet_libraries(cfg.quiet)
     accelerator = make_accelerator(cfg)
 
@@ -219,12 +222,12 @@ def _train(cfg: TrainConfig, attempt: _Attempt) -> TrainResult:
     splits = {"train": cfg.train, "validation": cfg.validation, "test": cfg.test}
     raw = {name: data_mod.read_split(task_obj, path, name,
                                      cfg.max_train_samples if name == "train" else cfg.max_eval_samples,
-                                     streaming=cfg.streaming and name == "train")
+                                     streaming=cfg.streaming and name == "train", format=cfg.format)
            for name, path in splits.items() if path}
     state = task_obj.setup(raw["train"])
     for name in ("validation", "test"):
         if name in raw:
-            task_obj.check(raw[name], state, splits[name])
+            task_obj.check(raw[name], state, DataSource(splits[name], cfg.format))
     backbone = resolve_backbone(cfg.backbone or cls.default_backbone)
     tokenizer = backbone.load_tokenizer()
     max_length = min(cfg.max_length, _model_limit(tokenizer))
