@@ -22,7 +22,8 @@ def _uses(spec: Spec) -> str:
     if spec.kind == "metric":
         return f"{meta.get('consumes', '?')} predictions; primary {meta.get('primary', '?')}"
     if spec.kind == "dataset":
-        files = "hub:NAME[:CONFIG]@SPLIT" if spec.name == "hub" else ", ".join(meta.get("extensions") or ()) or "--format"
+        files = ("hub:NAME[:CONFIG]@SPLIT" if spec.name == "hub"
+                 else ", ".join(meta.get("extensions") or ()) or "--format")
         return f"{files} -> {meta.get('produces', '?')} rows"
     return ""
 

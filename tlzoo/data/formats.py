@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Iterator
+from itertools import islice
 from typing import Any, ClassVar
 
 from tlzoo.api import Spec, TlzooError
@@ -65,15 +66,18 @@ class CsvReader:
         what = f"a {self.name} file with a header line of column names"
         rows = csv.reader((line for _, line in source.lines(f"UTF-8 {self.name}")), delimiter=self.delimiter,
                           quoting=self.quoting)
-        header = next(rows, None)
-        if not header:
-            raise TlzooError(f"{source}, line 1: expected a header line with column names")
         records = 0
-        for row in rows:
-            if row and len(row) != len(header):
-                raise TlzooError(f"{source}, line {rows.line_num}: {len(row)} fields, expected {len(header)} "
-                                 f"({self.delimiter!r}-separated, like the header on line 1)")
-            records += bool(row)
+        try:
+            header = next(rows, None)
+            if not header:
+                raise TlzooError(f"{source}, line 1: expected a header line with column names")
+            for row in rows:
+                if row and len(row) != len(header):
+                    raise TlzooError(f"{source}, line {rows.line_num}: {len(row)} fields, expected {len(header)} "
+                                     f"({self.delimiter!r}-separated, like the header on line 1)")
+                records += bool(row)
+        except csv.Error as exc:
+            raise TlzooError(f"{source}, line {rows.line_num}: not valid {self.name} ({exc})") from None
         if not records:
             raise _no_records(source, f"{what} and at least one row")
         extra = {"sep": "\t", "quoting": csv.QUOTE_NONE} if self.delimiter == "\t" else {}
@@ -105,7 +109,9 @@ class JsonlReader:
         return _load("json", source, streaming)
 
     def location(self, source: DataSource, row: int) -> str:
-        return f"{source}, line {row + 1}"
+        """The line of the row-th object (blank lines hold none); only called to report an error."""
+        filled = (number for number, line in source.lines() if line.strip())
+        return f"{source}, line {next(islice(filled, row, None), row + 1)}"
 
 
 class JsonReader:

@@ -122,7 +122,7 @@ def read_parallel(path: str | DataSource, source_lang: str, target_lang: str) ->
         raise TlzooError(f"{path}: the file's language suffix {text_language(source)!r} matches neither "
                          f"--source-lang {source_lang!r} nor --target-lang {target_lang!r}; expected aligned text "
                          f"files NAME.{source_lang} and NAME.{target_lang} side by side (or set --source-lang/"
-                         f"--target-lang to the files' languages), or a table (see 'tlzoo list datasets')") from None
+                         f"--target-lang to the files' languages), or a .csv/.tsv/.json/.jsonl table") from None
     if reader.produces == "parallel":
         columns = reader.read(source, source_lang=source_lang, target_lang=target_lang).to_dict()
     else:
