@@ -237,6 +237,52 @@ def test_falling_loss(losses: list[float], ok: bool) -> None:
     assert _falling_loss(history).ok is ok
 
 
+DRIFTED_PLUGIN = """
+from tlzoo import Spec, hookimpl
+
+TLZOO_API = ">=1,<2"
+_HERE = "tlzoo_fixture_metric_reader.components"
+
+
+@hookimpl
+def tlzoo_register(registry):
+    registry.add(Spec("drift-rate", "metric", _HERE + ":ErrorRate", "listed as scoring tags",
+                      {"primary": "error_rate", "consumes": "tags"}))
+    registry.add(Spec("drift-parquet", "dataset", _HERE + ":ParquetReader", "listed with other extensions",
+                      {"extensions": [".pq"], "produces": "tagged"}))
+    registry.add(Spec("drifted", "task", "tlzoo_classification.tasks:ClassificationTask", "listed metrics differ",
+                      {"metrics": ["accuracy"], "primary": "f1", "sample": "tlzoo_classification.sample:paths",
+                       "example_inputs": ["a text"]}))
+"""
+
+
+def test_check_fails_a_spec_whose_listing_facts_drift_from_its_class(site: Path) -> None:
+    """What ``tlzoo list`` shows and what picks readers and metrics (the spec) must be what the class does."""
+    import tlzoo.plugins
+    from tlzoo.testing.kit import check_specs
+
+    fixtures = ROOT / "tests" / "fixture_plugins"
+    (site / "tlzoo_fixture_metric_reader").symlink_to(fixtures / "tlzoo_fixture_metric_reader")
+    write_distribution(site, "tlzoo-fixture-metric-reader", entry_points={"fixture": "tlzoo_fixture_metric_reader"})
+    write_distribution(site, "tlzoo-drifted", entry_points={"drifted": "tlzoo_drifted"},
+                       modules={"tlzoo_drifted": DRIFTED_PLUGIN})
+    tlzoo.plugins.reset()
+    try:
+        faithful = check_specs(find_plugin("tlzoo-fixture-metric-reader"))
+        drifted = {r.name: r for r in check_specs(find_plugin("tlzoo-drifted"))}
+    finally:
+        tlzoo.plugins.reset()
+    assert [r.name for r in faithful if not r.ok] == [], [r.line() for r in faithful]
+    metric, reader = drifted["metric drift-rate: spec is valid"], drifted["dataset drift-parquet: spec is valid"]
+    task = drifted["task drifted: spec is valid"]
+    assert not metric.ok and "name: spec says 'drift-rate', class says 'error-rate'" in metric.detail
+    assert "metadata 'consumes': spec says 'tags', class says 'label'" in metric.detail
+    assert not reader.ok and "metadata 'extensions': spec says ['.pq'], class says ['.parquet']" in reader.detail
+    assert "metadata 'produces': spec says 'tagged', class says 'table'" in reader.detail
+    assert not task.ok and "metadata 'metrics': spec says ['accuracy'], class says ['classification']" in task.detail
+    assert "metadata 'primary': spec says 'f1', class says 'accuracy'" in task.detail
+
+
 def test_check_with_debug_shows_the_traceback_of_each_failing_check(tmp_path: Path) -> None:
     site = tmp_path / "site"
     write_distribution(site, "tlzoo-broken-factory", entry_points={"broken-factory": "tlzoo_broken_factory"},

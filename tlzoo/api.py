@@ -98,24 +98,46 @@ class Head(Protocol):
     def load(self, folder: str, model_class: str, state: Mapping[str, Any]) -> Any: ...
 
 
+METRIC_INPUTS = ("label", "labels", "score", "tags", "span", "text")
+"""What a metric consumes, one value per example: a ``label``, a set of ``labels`` (multi-label), a real
+``score`` (regression), a list of ``tags`` (one per word), a ``span`` answer (a string or ``{"text": ...}``
+against a list of gold answers), or generated ``text`` (against a list of references)."""
+
+
 @runtime_checkable
 class Metric(Protocol):
-    """Scores predictions against references. ``primary`` names the key that model selection uses."""
+    """Scores predictions against references, one of each per example.
+
+    ``consumes`` (one of :data:`METRIC_INPUTS`) says which tasks it fits: a task whose predictions are
+    of that kind can compute it, by name, with ``--metric NAME``. ``primary`` names its headline key.
+    Options (a label list, a tag scheme, a target language) go to the constructor as keyword
+    arguments; the engine passes those of the task's ``metric_options(state)`` the constructor takes.
+    """
 
     name: str
     primary: str
     greater_is_better: bool
+    consumes: str
 
     def compute(self, predictions: Sequence[Any], references: Sequence[Any]) -> dict[str, Any]: ...
 
 
 @runtime_checkable
 class Dataset(Protocol):
-    """Reads files into a task's schema, validating as it goes (errors name the file and line)."""
+    """A reader of one data format, chosen by file extension or ``--format NAME``.
 
-    columns: Sequence[str]
+    ``read(source, **options)`` returns a ``datasets.Dataset``: for a ``table`` reader (``produces``)
+    the file's own columns, which any task maps onto its schema; otherwise rows in the schema named by
+    ``produces`` (e.g. ``tagged`` sentences). ``source`` is a :class:`tlzoo.data.source.DataSource`,
+    which owns the path, decompression and line-by-line decoding; errors name the file and line
+    (``source.where(row)`` for the row a reader returned).
+    """
 
-    def read(self, path: str, **options: Any) -> Any: ...
+    name: str
+    extensions: Sequence[str]
+    produces: str
+
+    def read(self, source: Any, **options: Any) -> Any: ...
 
 
 @runtime_checkable

@@ -41,10 +41,14 @@ def parse_hub_dataset(path: str) -> tuple[str, str | None, str]:
 
 
 def load_hub_dataset(path: str) -> Any:
+    """The rows of hub dataset ``path``; offline, a fast error naming it and how to use a local copy."""
     name, config, split = parse_hub_dataset(path)
     if not hub_reachable():
-        raise TlzooError(f"{path}: the model hub ({HUB_HOST}) cannot be reached; download the data elsewhere "
-                         f"and pass a local file (CSV, TSV, JSON or JSONL)")
+        call = ", ".join(repr(a) for a in (name, config) if a)
+        raise TlzooError(f"{path}: the HuggingFace Hub ({HUB_HOST}) cannot be reached, so dataset {name!r} "
+                         f"(split {split!r}) cannot be downloaded; where it can, save it with "
+                         f"datasets.load_dataset({call}, split={split!r}).to_json('{name}-{split}.jsonl') and "
+                         f"pass that local file instead (see 'tlzoo list datasets' for the formats)")
     from datasets import load_dataset
 
     try:

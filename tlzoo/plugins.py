@@ -24,7 +24,7 @@ from tlzoo.api import API_VERSION, TlzooError
 from tlzoo.catalog import Registry
 
 ENTRY_POINT_GROUP = "tlzoo"
-BUILTIN_MODULES = ("tlzoo.backbones", "tlzoo.heads", "tlzoo.metrics")
+BUILTIN_MODULES = ("tlzoo.backbones", "tlzoo.heads", "tlzoo.metrics", "tlzoo.data.formats")
 
 
 @dataclass

@@ -18,7 +18,9 @@
 7. ``forward(model, batch, context)``: one output per feature (e.g. logits) for post-processing;
    ``context`` (:class:`ForwardContext`) carries the tokenizer and the options in effect for this pass.
 8. ``postprocess(outputs, features, examples, state)``: one prediction per example.
-9. ``references(examples, state)`` and ``compute_metrics(predictions, references, state)``.
+9. ``references(examples, state)``; the engine then computes the task's ``metrics`` (and any
+   ``--metric NAME``) from the catalog on ``metric_inputs(predictions, references, state)``, each
+   built with the options it takes from ``metric_options(state)`` (see :mod:`tlzoo.metrics.compute`).
 10. After training, ``calibrate(outputs, features, examples, state)`` may tune the state on validation
     outputs (e.g. thresholds), and ``write_artifacts`` may add files (plots) to the output.
 
@@ -79,6 +81,11 @@ class BaseTask:
     primary_metric: ClassVar[str] = "loss"
     greater_is_better: ClassVar[bool] = False
     generative: ClassVar[bool] = False
+    metric_kind: ClassVar[str] = ""
+    """What one prediction is, for metrics (one of :data:`tlzoo.api.METRIC_INPUTS`): any catalog metric
+    that consumes this kind can score the task (``--metric NAME``)."""
+    metrics: ClassVar[tuple[str, ...]] = ()
+    """Catalog metrics every evaluation reports; one of them must report ``primary_metric``."""
     default_backbone: ClassVar[str] = "minilm-l6"
     default_hparams: ClassVar[Mapping[str, Any]] = {}
     """Recommended engine settings (learning_rate, epochs, batch_size, max_length...) for this task."""
@@ -151,9 +158,18 @@ class BaseTask:
     def references(self, examples: Any, state: Mapping[str, Any]) -> list[Any]:
         raise NotImplementedError
 
-    def compute_metrics(self, predictions: Sequence[Any], references: Sequence[Any],
-                        state: Mapping[str, Any]) -> dict[str, Any]:
-        raise NotImplementedError
+    def metric_inputs(self, predictions: Sequence[Any], references: Sequence[Any],
+                      state: Mapping[str, Any]) -> tuple[Sequence[Any], Sequence[Any]]:
+        """Predictions and references in the form metrics of :attr:`metric_kind` take (default: as they are)."""
+        return predictions, references
+
+    def metric_options(self, state: Mapping[str, Any]) -> dict[str, Any]:
+        """Options for metric constructors (e.g. ``labels``); each metric takes those it accepts."""
+        return {}
+
+    def evaluation_notes(self, state: Mapping[str, Any]) -> dict[str, Any]:
+        """Non-metric facts added to every evaluation's results (e.g. which thresholds were used)."""
+        return {}
 
     def inputs_to_examples(self, inputs: Sequence[Any]) -> Any:
         """Turn raw prediction inputs (strings or dicts) into a dataset in the task's schema."""

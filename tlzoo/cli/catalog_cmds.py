@@ -16,6 +16,18 @@ def _spec_row(spec: Spec) -> dict[str, str]:
     return {"kind": spec.kind, "name": spec.name, "plugin": spec.plugin, "description": spec.description}
 
 
+def _uses(spec: Spec) -> str:
+    """What a metric scores or what a reader reads, from its listing facts."""
+    meta = spec.metadata
+    if spec.kind == "metric":
+        return f"{meta.get('consumes', '?')} predictions; primary {meta.get('primary', '?')}"
+    if spec.kind == "dataset":
+        files = ("hub:NAME[:CONFIG]@SPLIT" if spec.name == "hub"
+                 else ", ".join(meta.get("extensions") or ()) or "--format")
+        return f"{files} -> {meta.get('produces', '?')} rows"
+    return ""
+
+
 @click.command("list")
 @click.argument("kind", required=False, type=click.Choice(sorted(_PLURAL)))
 @click.option("--available", is_flag=True,
@@ -32,9 +44,14 @@ def list_command(kind: str | None, available: bool, as_json: bool) -> None:
     else:
         from tlzoo.plugins import registry
 
-        rows = [_spec_row(s) for s in registry().specs(_PLURAL[kind] if kind else None)]  # type: ignore[arg-type]
+        specs = registry().specs(_PLURAL[kind] if kind else None)  # type: ignore[arg-type]
+        rows = [_spec_row(s) for s in specs]
         _warn_broken_plugins()
         columns = ["kind", "name", "plugin", "description"]
+        if kind in ("metrics", "datasets"):
+            for row, spec in zip(rows, specs):
+                row["uses"] = _uses(spec)
+            columns.insert(3, "uses")
     if as_json:
         click.echo(json.dumps(rows, indent=2))
     else:

@@ -40,7 +40,9 @@ def _engine_options(command: Any) -> Any:
         kind: Any = {int: int, float: float}.get(hint, str)
         if typing.get_origin(hint) is typing.Literal:  # precision, strategy: the choices TrainConfig declares
             kind = click.Choice(typing.get_args(hint))
-        command = click.option(flag, field.name, type=kind, default=default, help=HELP.get(field.name, ""))(command)
+        many = typing.get_origin(hint) is list
+        command = click.option(flag, field.name, type=kind, default=default, multiple=many,
+                               help=HELP.get(field.name, ""))(command)
     return command
 
 
@@ -74,7 +76,7 @@ def _extra_options(args: list[str], what: str) -> dict[str, str]:
 def train_command(ctx: click.Context, task: str | None, config_file: str | None, print_config: bool,
                   resume: str | None, **options: Any) -> None:
     """Fine-tune a backbone on TASK. Task-specific options (e.g. --text-column) follow the task."""
-    options = {k: v for k, v in options.items() if v is not None}
+    options = {k: v for k, v in options.items() if v is not None and v != ()}  # (): a repeatable option unused
     options.update(_extra_options(ctx.args, "task options"))
     if resume is not None:
         if resume and options.get("output") and Path(options["output"]) != Path(resume):
@@ -105,11 +107,15 @@ def train_command(ctx: click.Context, task: str | None, config_file: str | None,
 @click.option("--data", required=True, type=click.Path(dir_okay=False), help="Labelled file to score.")
 @click.option("--output", type=click.Path(dir_okay=False), help="Write the metrics JSON here.")
 @click.option("--batch-size", type=int, help="Evaluation batch size.")
-def evaluate_command(model_dir: str, data: str, output: str | None, batch_size: int | None) -> None:
-    """Score a trained model on a labelled file with the task's metrics."""
+@click.option("--metric", "metric", multiple=True, help=HELP["metric"])
+@click.option("--format", "data_format", help="Data format of --data (see 'tlzoo list datasets'); default: by "
+                                             "file extension.")
+def evaluate_command(model_dir: str, data: str, output: str | None, batch_size: int | None,
+                     metric: tuple[str, ...], data_format: str | None) -> None:
+    """Score a trained model on a labelled file with the task's metrics (and any --metric)."""
     import tlzoo
 
-    metrics = tlzoo.load(model_dir).evaluate(data, batch_size=batch_size)
+    metrics = tlzoo.load(model_dir).evaluate(data, batch_size=batch_size, metrics=metric, format=data_format)
     text = json.dumps(metrics, indent=2)
     click.echo(text)
     target = Path(output) if output else Path(model_dir) / "evaluation" / f"{Path(data).stem}.metrics.json"

@@ -30,6 +30,8 @@ class TrainConfig:
     test: str | None = None
     output: str | None = None
     task_options: dict[str, Any] = dataclasses.field(default_factory=dict)
+    format: str | None = None
+    metric: list[str] = dataclasses.field(default_factory=list)
 
     epochs: float = 3.0
     max_steps: int = 0
@@ -119,6 +121,8 @@ HELP = {
     "validation": "Validation data, evaluated while training.",
     "test": "Test data, evaluated once at the end.",
     "output": "Output folder.",
+    "format": "Data format of --train/--validation/--test (see 'tlzoo list datasets'); default: by file extension.",
+    "metric": "An extra metric to report, from 'tlzoo list metrics' (repeatable); the task's own are always reported.",
     "epochs": "Training epochs (fractions allowed).",
     "max_steps": "Stop after this many optimizer steps (0: run the epochs).",
     "max_minutes": "Stop training after this much wall-clock time, then evaluate and save (0: no limit); "
@@ -224,6 +228,11 @@ def typed_value(name: str, value: Any) -> Any:
         if value not in kinds:
             raise TlzooError(f"{name} must be one of {', '.join(kinds)}, got {value!r}")
         return value
+    if typing.get_origin(hint) is list:
+        items = [value] if isinstance(value, str) else value
+        if not isinstance(items, (list, tuple)) or not all(isinstance(i, str) and i.strip() for i in items):
+            raise TlzooError(f"{name} must be a name or a list of names, got {value!r}")
+        return [i.strip() for i in items]
     if kind is bool:
         if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
             return value.strip().lower() in _TRUE

@@ -7,12 +7,12 @@ import logging
 import math
 from collections.abc import Iterator, Sequence
 from functools import partial
-from pathlib import Path
 from typing import Any
 
 import torch
 
 from tlzoo.api import TlzooError
+from tlzoo.data.source import DataSource
 from tlzoo.hub import is_hub_dataset
 
 logger = logging.getLogger("tlzoo")
@@ -29,14 +29,12 @@ def file_sha256(path: str) -> str:
     return digest.hexdigest()
 
 
-def read_split(task: Any, path: str, split: str, limit: int = 0, streaming: bool = False) -> Any:
-    """The task reads and validates ``path``; an empty result is an error naming the file."""
-    if is_hub_dataset(path):
-        pass
-    elif not Path(path).is_file():
-        raise TlzooError(f"{split} file {path} does not exist")
-    elif Path(path).stat().st_size == 0:
-        raise TlzooError(f"{split} file {path} is empty; expected {task.name} examples")
+def read_split(task: Any, path: str, split: str, limit: int = 0, streaming: bool = False,
+               format: str | None = None) -> Any:
+    """The task reads and validates ``path`` (as a :class:`DataSource` in ``format``, default: by extension);
+    an empty result is an error naming the file."""
+    path = DataSource(path, format)
+    path.check(split, f"{task.name} examples")
     if streaming:
         stream = task.stream_split(path, split)
         if next(iter(stream), None) is None:

@@ -3,11 +3,13 @@ the final pass over each split, and ``tlzoo evaluate``."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from tlzoo.engine.inference import run_forward
+from tlzoo.metrics.compute import compute_metrics, resolve_metrics
 from tlzoo.task import ForwardContext
 
 
@@ -21,8 +23,9 @@ class EvalSet:
 def evaluate_model(task: Any, model: Any, evaluation: EvalSet, collator: Any, context: ForwardContext,
                    state: dict, batch_size: int, accelerator: Any = None, calibrate: bool = False,
                    artifacts: Path | None = None, device: Any = None,
-                   outputs: list[Any] | None = None) -> dict[str, Any]:
-    """Forward, post-process and score an evaluation set.
+                   outputs: list[Any] | None = None, metrics: Sequence[str] = ()) -> dict[str, Any]:
+    """Forward, post-process and score an evaluation set with the task's metrics and ``metrics``
+    (extra catalog names, ``--metric``).
 
     ``outputs`` are the forward outputs of this model on this set when already computed (the loop's
     evaluation of the checkpoint that became the final model), so the set is not forwarded again.
@@ -35,7 +38,7 @@ def evaluate_model(task: Any, model: Any, evaluation: EvalSet, collator: Any, co
         state.update(task.calibrate(outputs, evaluation.features, evaluation.examples, state))
     predictions = task.postprocess(outputs, evaluation.features, evaluation.examples, state)
     references = task.references(evaluation.examples, state)
-    metrics = task.compute_metrics(predictions, references, state)
+    scores = compute_metrics(task, resolve_metrics(task, metrics), predictions, references, state)
     if artifacts is not None and (accelerator is None or accelerator.is_main_process):
         task.write_artifacts(predictions, references, state, str(artifacts))
-    return metrics
+    return scores

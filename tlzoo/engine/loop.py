@@ -186,7 +186,8 @@ class FitLoop:
         outputs = run_forward(self.task, self.unwrapped, self.evaluation.features, self.collator,
                               self.config.eval_batch_size, self.context, self.accelerator)
         metrics = evaluate_model(self.task, self.unwrapped, self.evaluation, self.collator, self.context,
-                                 self.task_state, self.config.eval_batch_size, self.accelerator, outputs=outputs)
+                                 self.task_state, self.config.eval_batch_size, self.accelerator, outputs=outputs,
+                                 metrics=self.config.metric)
         return metrics, outputs
 
     def _evaluate_and_checkpoint(self) -> None:

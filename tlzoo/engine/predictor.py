@@ -100,18 +100,24 @@ class Predictor:
         predictions = self.task.postprocess(outputs, features, examples, self.state)
         return [self.task.format_prediction(p, self.state) for p in predictions]
 
-    def evaluate(self, path: str, batch_size: int | None = None) -> dict[str, Any]:
-        """The task's metrics on a labelled file in the training format."""
+    def evaluate(self, path: str, batch_size: int | None = None, metrics: Sequence[str] = (),
+                 format: str | None = None) -> dict[str, Any]:
+        """The task's metrics (with those the run added and ``metrics``, catalog names) on a labelled
+        file; ``format`` names its data format when the extension does not (see ``tlzoo list datasets``)."""
+        from tlzoo.data.source import DataSource
         from tlzoo.engine.data import read_split, tokenize
         from tlzoo.engine.evaluation import EvalSet, evaluate_model
+        from tlzoo.metrics.compute import resolve_metrics
         from tlzoo.task import ForwardContext
 
-        examples = read_split(self.task, path, "evaluation")
-        self.task.check(examples, self.state, path)
+        extra = list(dict.fromkeys([*self.config.metric, *metrics]))
+        resolve_metrics(self.task, extra)  # a name that does not fit fails before any data is read
+        examples = read_split(self.task, path, "evaluation", format=format)
+        self.task.check(examples, self.state, DataSource(path, format))
         features = tokenize(self.task, examples, self.tokenizer, self.state, self.max_length, False, "tokenising")
         return evaluate_model(self.task, self.model, EvalSet(examples, features, path), self.collator,
                               ForwardContext(self.tokenizer, self.task.options), self.state,
-                              batch_size or self.config.eval_batch_size, device=self.device)
+                              batch_size or self.config.eval_batch_size, device=self.device, metrics=extra)
 
 
 def _upgrade(manifest: dict[str, Any], task_cls: Any) -> None:

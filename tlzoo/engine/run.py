@@ -195,6 +195,7 @@ def train(task: str | None = None, config: str | None = None, **options: Any) ->
 
 def _train(cfg: TrainConfig, attempt: _Attempt) -> TrainResult:
     from tlzoo.backbones.resolve import resolve_backbone
+    from tlzoo.data.source import DataSource
     from tlzoo.engine import data as data_mod
     from tlzoo.engine.checkpoint import prune
     from tlzoo.engine.evaluation import EvalSet, evaluate_model
@@ -204,6 +205,7 @@ def _train(cfg: TrainConfig, attempt: _Attempt) -> TrainResult:
     from tlzoo.engine.progress import quiet_libraries
     from tlzoo.engine.strategies import finalize_model, prepare_model
     from tlzoo.heads import head_spec
+    from tlzoo.metrics.compute import resolve_metrics
 
     task = cfg.task
     if not cfg.train:
@@ -215,6 +217,7 @@ def _train(cfg: TrainConfig, attempt: _Attempt) -> TrainResult:
     cls, spec = task_class(task)
     task_obj = cls(cfg.task_options)
     head = head_spec(cfg.head, task, task_obj.model_class)
+    resolve_metrics(task_obj, cfg.metric)  # a --metric that does not fit fails before anything is read
     quiet_libraries(cfg.quiet)
     accelerator = make_accelerator(cfg)
 
@@ -222,12 +225,12 @@ def _train(cfg: TrainConfig, attempt: _Attempt) -> TrainResult:
     splits = {"train": cfg.train, "validation": cfg.validation, "test": cfg.test}
     raw = {name: data_mod.read_split(task_obj, path, name,
                                      cfg.max_train_samples if name == "train" else cfg.max_eval_samples,
-                                     streaming=cfg.streaming and name == "train")
+                                     streaming=cfg.streaming and name == "train", format=cfg.format)
            for name, path in splits.items() if path}
     state = task_obj.setup(raw["train"])
     for name in ("validation", "test"):
         if name in raw:
-            task_obj.check(raw[name], state, splits[name])
+            task_obj.check(raw[name], state, DataSource(splits[name], cfg.format))
     backbone = resolve_backbone(cfg.backbone or cls.default_backbone)
     tokenizer = backbone.load_tokenizer()
     max_length = min(cfg.max_length, _model_limit(tokenizer))
@@ -277,7 +280,8 @@ def _train(cfg: TrainConfig, attempt: _Attempt) -> TrainResult:
         metrics[name] = evaluate_model(task_obj, final_model, evalset, loop.collator, loop.context, state,
                                        cfg.eval_batch_size, accelerator, calibrate=name == "validation",
                                        artifacts=artifacts / "evaluation" / name,
-                                       outputs=loop.best_outputs if name == "validation" else None)
+                                       outputs=loop.best_outputs if name == "validation" else None,
+                                       metrics=cfg.metric)
     if accelerator.is_main_process:
         data_info = {name: {"name": data_name(path), "sha256": data_mod.file_sha256(path)}
                      for name, path in splits.items() if path}

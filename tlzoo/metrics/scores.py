@@ -1,8 +1,14 @@
-"""Classification, multi-label and regression metrics in numpy: offline, exact, no scripts to fetch."""
+"""Classification, multi-label and regression metrics in numpy: offline, exact, no scripts to fetch.
+
+A ``label`` prediction is the label itself or a dict with ``label`` (and optionally ``scores``, the
+probability of each label by name, which enables ROC-AUC); a ``labels`` prediction is a collection of
+labels or a dict with ``labels`` (and optionally ``scores``); a ``score`` prediction is a number or a
+dict with ``score``.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -39,29 +45,68 @@ def _average_ranks(values: np.ndarray) -> np.ndarray:
     return ranks
 
 
+def _field(predictions: Sequence[Any], key: str) -> list[Any]:
+    """Each prediction's ``key`` when it is a dict (a task's full prediction), else the prediction."""
+    return [p[key] if isinstance(p, Mapping) else p for p in predictions]
+
+
+def _same_length(predictions: Sequence[Any], references: Sequence[Any]) -> None:
+    if len(predictions) != len(references):
+        raise ValueError(f"{len(predictions)} predictions for {len(references)} references")
+
+
 class Accuracy:
-    name, primary, greater_is_better = "accuracy", "accuracy", True
+    name, primary, greater_is_better, consumes = "accuracy", "accuracy", True, "label"
 
     def compute(self, predictions: Sequence[Any], references: Sequence[Any]) -> dict[str, Any]:
-        if len(predictions) != len(references):
-            raise ValueError(f"{len(predictions)} predictions for {len(references)} references")
-        matches = sum(p == r for p, r in zip(predictions, references))
+        _same_length(predictions, references)
+        matches = sum(p == r for p, r in zip(_field(predictions, "label"), references))
         return {"accuracy": matches / max(len(references), 1)}
 
 
+def _confusion(predicted: Sequence[Any], references: Sequence[Any], labels: Sequence[Any] | None) -> tuple[
+        list[Any], np.ndarray]:
+    """The label order (given, else sorted) and the confusion matrix (rows: true, columns: predicted)."""
+    _same_length(predicted, references)
+    labels = list(labels) if labels is not None else sorted(set(references) | set(predicted), key=str)
+    index = {label: i for i, label in enumerate(labels)}
+    confusion = np.zeros((len(labels), len(labels)), dtype=np.int64)
+    for p, r in zip(predicted, references):
+        confusion[index[r], index[p]] += 1
+    return labels, confusion
+
+
+class MatthewsCorrelation:
+    """Matthews correlation coefficient (Gorodkin's multi-class form): -1..1, 0 for chance or a constant
+    prediction; robust to class imbalance, unlike accuracy."""
+
+    name, primary, greater_is_better, consumes = "mcc", "mcc", True, "label"
+
+    def __init__(self, labels: Sequence[Any] | None = None) -> None:
+        self.labels = labels
+
+    def compute(self, predictions: Sequence[Any], references: Sequence[Any]) -> dict[str, Any]:
+        _, confusion = _confusion(_field(predictions, "label"), references, self.labels)
+        c = confusion.astype(float)
+        total, correct = c.sum(), np.trace(c)
+        predicted, true = c.sum(axis=0), c.sum(axis=1)
+        numerator = correct * total - predicted @ true
+        denominator = np.sqrt(total ** 2 - predicted @ predicted) * np.sqrt(total ** 2 - true @ true)
+        return {"mcc": float(numerator / denominator) if denominator else 0.0}
+
+
 class ClassificationReport:
-    """Single-label scores. ``scores`` (probability of each label) enables ROC-AUC for two labels."""
+    """Single-label scores; predictions with ``scores`` (probability of each label) add ROC-AUC for two labels."""
 
-    name, primary, greater_is_better = "classification", "accuracy", True
+    name, primary, greater_is_better, consumes = "classification", "accuracy", True, "label"
 
-    def compute(self, predictions: Sequence[Any], references: Sequence[Any], labels: Sequence[Any] | None = None,
-                scores: Sequence[Sequence[float]] | None = None) -> dict[str, Any]:
-        labels = list(labels) if labels is not None else sorted(set(references) | set(predictions), key=str)
+    def __init__(self, labels: Sequence[Any] | None = None) -> None:
+        self.labels = labels
+
+    def compute(self, predictions: Sequence[Any], references: Sequence[Any]) -> dict[str, Any]:
+        labels, confusion = _confusion(_field(predictions, "label"), references, self.labels)
         index = {label: i for i, label in enumerate(labels)}
         k = len(labels)
-        confusion = np.zeros((k, k), dtype=np.int64)
-        for p, r in zip(predictions, references):
-            confusion[index[r], index[p]] += 1
         tp = np.diag(confusion).astype(float)
         fp = confusion.sum(axis=0) - tp
         fn = confusion.sum(axis=1) - tp
@@ -83,20 +128,33 @@ class ClassificationReport:
             "confusion_matrix": confusion.tolist(),
             "labels": [str(label) for label in labels],
         }
-        if scores is not None and k == 2:
-            result["roc_auc"] = roc_auc([s[1] for s in scores], [index[r] == 1 for r in references])
+        if k == 2 and predictions and all(isinstance(p, Mapping) and "scores" in p for p in predictions):
+            positive = str(labels[1])
+            result["roc_auc"] = roc_auc([p["scores"][positive] for p in predictions],
+                                        [index[r] == 1 for r in references])
         return result
 
 
 class MultiLabelReport:
-    """Scores for label sets; predictions and references are collections of labels per example."""
+    """Scores for label sets (collections of labels per example); predictions with ``scores`` (each
+    label's probability) also get ``micro_f1_at_0.5``, the micro F1 with every threshold at 0.5."""
 
-    name, primary, greater_is_better = "multilabel", "micro_f1", True
+    name, primary, greater_is_better, consumes = "multilabel", "micro_f1", True, "labels"
 
-    def compute(self, predictions: Sequence[Sequence[Any]], references: Sequence[Sequence[Any]],
-                labels: Sequence[Any] | None = None) -> dict[str, Any]:
-        labels = list(labels) if labels is not None else sorted({x for s in [*predictions, *references] for x in s},
-                                                                key=str)
+    def __init__(self, labels: Sequence[Any] | None = None) -> None:
+        self.labels = labels
+
+    def compute(self, predictions: Sequence[Any], references: Sequence[Sequence[Any]]) -> dict[str, Any]:
+        result = self._scores(_field(predictions, "labels"), references)
+        if predictions and all(isinstance(p, Mapping) and "scores" in p for p in predictions):
+            at_half = [[label for label, score in p["scores"].items() if score >= 0.5] for p in predictions]
+            result["micro_f1_at_0.5"] = self._scores(at_half, references)["micro_f1"]
+        return result
+
+    def _scores(self, predictions: Sequence[Sequence[Any]], references: Sequence[Sequence[Any]]) -> dict[str, Any]:
+        _same_length(predictions, references)
+        labels = list(self.labels) if self.labels is not None else sorted(
+            {x for s in [*predictions, *references] for x in s}, key=str)
         index = {label: i for i, label in enumerate(labels)}
         pred = np.zeros((len(predictions), len(labels)), dtype=bool)
         gold = np.zeros_like(pred)
@@ -115,10 +173,11 @@ class MultiLabelReport:
 
 
 class RegressionReport:
-    name, primary, greater_is_better = "regression", "pearson", True
+    name, primary, greater_is_better, consumes = "regression", "pearson", True, "score"
 
-    def compute(self, predictions: Sequence[float], references: Sequence[float]) -> dict[str, Any]:
-        pred = np.asarray(predictions, dtype=float)
+    def compute(self, predictions: Sequence[Any], references: Sequence[float]) -> dict[str, Any]:
+        _same_length(predictions, references)
+        pred = np.asarray(_field(predictions, "score"), dtype=float)
         gold = np.asarray(references, dtype=float)
         return {"pearson": _pearson(pred, gold), "spearman": _pearson(_average_ranks(pred), _average_ranks(gold)),
                 "mse": float(np.mean((pred - gold) ** 2)) if len(pred) else float("nan")}

@@ -18,15 +18,23 @@ from tlzoo.plugins import default_api_range
 TEMPLATE = Path(__file__).parent / "template"
 SUFFIX = ".tmpl"
 
+
+def _metric_spec(name: str, attr: str, description: str, primary: str, consumes: str) -> str:
+    """The registration of the skeleton's own metric (in its task module), for the plugin's ``__init__``."""
+    return (f'\n    registry.add(Spec(\n        "{name}", "metric", "{{{{package}}}}.task:{attr}",\n'
+            f'        "{description}",\n        {{"primary": "{primary}", "consumes": "{consumes}"}},\n    ))')
+
+
 KIND_VALUES: dict[str, dict[str, str]] = {
     "classification": {
         "summary": "a text in, one label out",
         "description": "classifies a text into one of the labels seen in training",
         "default_backbone": "minilm-l6",
         "primary": "accuracy",
-        "metrics": '["accuracy", "macro_f1"]',
+        "metrics": '["classification"]',
         "example_inputs": '["the film was great", "the team lost every game"]',
         "extra_metadata": "",
+        "metric_spec": "",
         "data_example": '{"text": "the film was great", "label": "positive"}',
     },
     "token": {
@@ -34,9 +42,11 @@ KIND_VALUES: dict[str, dict[str, str]] = {
         "description": "tags each word of a sentence with one of the tags seen in training",
         "default_backbone": "minilm-l6",
         "primary": "accuracy",
-        "metrics": '["accuracy"]',
+        "metrics": '["{{name}}-accuracy"]',
         "example_inputs": '["john went to york in june", {"tokens": ["she", "left", "in", "may"]}]',
         "extra_metadata": "",
+        "metric_spec": _metric_spec("{{name}}-accuracy", "WordAccuracy", "share of words whose tag is right",
+                                    "accuracy", "tags"),
         "data_example": '{"tokens": ["john", "went", "to", "york"], "tags": ["PERSON", "O", "O", "PLACE"]}',
     },
     "generation": {
@@ -44,14 +54,18 @@ KIND_VALUES: dict[str, dict[str, str]] = {
         "description": "writes the words of a text in reverse order (a sequence-to-sequence skeleton)",
         "default_backbone": "smollm2-135m",
         "primary": "exact_match",
-        "metrics": '["exact_match", "gen_len", "distinct"]',
+        "metrics": '["{{name}}-exact-match"]',
         "example_inputs": '["the team won the game", "she went home in june"]',
         "extra_metadata": '\n            # The tiny generation backbone the kit trains on (an encoder-decoder).'
                           '\n            "test_backbone": "tiny-bart",',
+        "metric_spec": _metric_spec("{{name}}-exact-match", "ExactMatch",
+                                    "exact match against any reference (trimmed, lower-cased), plus output "
+                                    "length and diversity", "exact_match", "text"),
         "data_example": '{"source": "the team won the game", "target": "game the won team the"}',
     },
 }
-"""Per task kind: the placeholders of the common files that differ by kind."""
+"""Per task kind: the placeholders of the common files that differ by kind (these may hold ``{{name}}`` and
+``{{package}}``). ``metric_spec`` registers a metric the skeleton defines where the core has none that fits."""
 TASK_KINDS = tuple(KIND_VALUES)
 
 _NAME = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
@@ -64,7 +78,7 @@ def template_values(name: str, task_kind: str = "classification") -> dict[str, s
 
     module = name.replace("-", "_")
     words = [part.capitalize() for part in name.split("-")]
-    return {**KIND_VALUES[task_kind], "kind": task_kind,
+    values = {"kind": task_kind,
         "name": name,
         "dist": f"tlzoo-{name}",
         "module": module,
@@ -73,6 +87,7 @@ def template_values(name: str, task_kind: str = "classification") -> dict[str, s
         "api_range": default_api_range(),
         "tlzoo_version": ".".join(__version__.split(".")[:2]),
     }
+    return {**{key: render(value, values) for key, value in KIND_VALUES[task_kind].items()}, **values}
 
 
 def render(text: str, values: dict[str, str]) -> str:

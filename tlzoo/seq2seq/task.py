@@ -124,6 +124,7 @@ class Seq2SeqTask(BaseTask):
     """Per run, :meth:`build_model` sets the instance's class by backbone kind (the manifest records it)."""
     options_class: ClassVar[type[TaskOptions]] = Seq2SeqOptions
     generative: ClassVar[bool] = True
+    metric_kind: ClassVar[str] = "text"
     greater_is_better: ClassVar[bool] = True
     prediction_options: ClassVar[tuple[str, ...]] = GENERATION_OPTIONS
     output_key: ClassVar[str] = "prediction"

@@ -8,7 +8,9 @@ What a conforming plugin does:
 2. it loads in tlzoo without error, declares a compatible ``TLZOO_API`` and registers components;
 3. each spec's factory resolves; each task factory is a :class:`tlzoo.task.BaseTask` subclass whose spec
    metadata names its ``sample`` data (``"module:function"`` returning ``{"train": path,
-   "validation": path}``) and non-empty ``example_inputs``;
+   "validation": path}``) and non-empty ``example_inputs``; the listing facts in each spec's metadata
+   match the class (a metric's ``primary`` and ``consumes``, a reader's ``extensions`` and ``produces``, a
+   task's ``metrics`` and ``primary``), and a task's metrics exist and fit its ``metric_kind``;
 4. each task trains a few steps on its test backbone (metadata ``test_backbone``, default ``tiny-bert``)
    with a falling loss, saves, loads back with the same validation metrics and the same predictions
    on every load, and predicts on empty, very long and non-ASCII input.
@@ -178,7 +180,7 @@ def _load_result(target: PluginTarget) -> CheckResult:
 
 
 def _check_spec(spec: Spec) -> CheckResult:
-    from tlzoo.api import Metric
+    from tlzoo.api import Dataset, Metric
 
     name = f"{spec.kind} {spec.name}: spec is valid"
     try:
@@ -194,17 +196,65 @@ def _check_spec(spec: Spec) -> CheckResult:
             examples = spec.metadata.get("example_inputs")
             if not isinstance(examples, list) or not examples:
                 raise TlzooError("metadata 'example_inputs' must be a non-empty list of prediction inputs")
-            factory()
+            _require_matching(spec, _task_drift(spec, factory()))
         elif spec.kind == "metric":
             metric = factory()
             if not isinstance(metric, Metric):
                 raise TlzooError("the factory must build an object with name, primary, "
-                                 "greater_is_better and compute()")
+                                 "greater_is_better, consumes and compute()")
+            _require_matching(spec, _drift(spec, metric, {"name": spec.name, "primary": spec.metadata.get("primary"),
+                                                          "consumes": spec.metadata.get("consumes")}))
+        elif spec.kind == "dataset":
+            reader = factory()
+            if not isinstance(reader, Dataset):
+                raise TlzooError("the factory must build a reader with name, extensions, produces and read()")
+            _require_matching(spec, _drift(spec, reader, {
+                "name": spec.name, "extensions": _as_list(spec.metadata.get("extensions")),
+                "produces": spec.metadata.get("produces")}))
         elif not callable(factory):
             raise TlzooError(f"factory {spec.factory} is not callable")
     except Exception as exc:  # report, don't raise: the other checks still run
         return _failure(name, exc)
     return CheckResult(name, True)
+
+
+def _drift(spec: Spec, component: Any, declared: Mapping[str, Any]) -> list[str]:
+    """``declared`` (what the spec says, which listing and reader/metric choice use) against the built
+    component's attributes; one ``field: spec says X, class says Y`` per difference."""
+    differ = []
+    for key, said in declared.items():
+        actual = _as_list(getattr(component, key, None))
+        if said != actual:
+            where = "name" if key == "name" else f"metadata {key!r}"
+            differ.append(f"{where}: spec says {said!r}, class says {actual!r}")
+    return differ
+
+
+def _as_list(value: Any) -> Any:
+    return list(value) if isinstance(value, (list, tuple)) else value
+
+
+def _task_drift(spec: Spec, task: Any) -> list[str]:
+    """A task spec's ``metrics`` and ``primary`` (when given) against the class; and the class's metrics
+    must exist in the catalog and score what the task predicts (its ``metric_kind``)."""
+    from tlzoo.metrics.compute import resolve_metrics
+
+    declared = {key: spec.metadata[key] for key in ("metrics", "primary") if key in spec.metadata}
+    differ = _drift(spec, task, {"metrics": _as_list(declared["metrics"])} if "metrics" in declared else {})
+    if "primary" in declared and declared["primary"] != task.primary_metric:
+        differ.append(f"metadata 'primary': spec says {declared['primary']!r}, class says "
+                      f"{task.primary_metric!r}")
+    if task.metrics:
+        try:
+            resolve_metrics(task)
+        except TlzooError as exc:
+            differ.append(f"class metrics: {exc}")
+    return differ
+
+
+def _require_matching(spec: Spec, differ: Sequence[str]) -> None:
+    if differ:
+        raise TlzooError(f"spec metadata does not match {spec.factory}: {'; '.join(differ)}")
 
 
 def check_specs(target: PluginTarget) -> list[CheckResult]:

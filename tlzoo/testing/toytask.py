@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 
 from tlzoo.api import Spec, TlzooError
 from tlzoo.hookspecs import hookimpl
-from tlzoo.task import BaseTask
+from tlzoo.task import BaseTask, Built
 
 TLZOO_API = ">=1,<2"
 NAME = "toy"
@@ -34,13 +34,15 @@ class ToyTask(BaseTask):
     model_class: ClassVar[str] = "AutoModelForSequenceClassification"
     primary_metric = "accuracy"
     greater_is_better = True
+    metric_kind = "label"
+    metrics = ("accuracy",)
     default_backbone = "tiny-bert"
 
     def load_split(self, path: str, split: str) -> Any:
         from datasets import Dataset
 
         rows = {"text": [], "label": []}
-        for number, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
+        for number, line in enumerate(Path(str(path)).read_text(encoding="utf-8").splitlines(), 1):
             try:
                 row = json.loads(line)
                 rows["text"].append(str(row["text"]))
@@ -55,10 +57,10 @@ class ToyTask(BaseTask):
     def setup(self, train: Any) -> dict[str, Any]:
         return {"labels": sorted({row["label"] for row in train})}
 
-    def build_model(self, backbone: Any, state: Mapping[str, Any]) -> Any:
+    def build_model(self, backbone: Any, state: Mapping[str, Any]) -> Built:
         labels = state["labels"]
-        return backbone.build_model(self.model_class, num_labels=len(labels), id2label=dict(enumerate(labels)),
-                                    label2id={name: i for i, name in enumerate(labels)})
+        return Built(backbone.build_model(self.model_class, num_labels=len(labels), id2label=dict(enumerate(labels)),
+                                          label2id={name: i for i, name in enumerate(labels)}))
 
     def preprocess(self, examples: Mapping[str, list], tokenizer: Any, state: Mapping[str, Any],
                    max_length: int, training: bool) -> dict[str, list]:
@@ -82,11 +84,6 @@ class ToyTask(BaseTask):
 
     def references(self, examples: Any, state: Mapping[str, Any]) -> list[Any]:
         return list(examples["label"])
-
-    def compute_metrics(self, predictions: Sequence[Any], references: Sequence[Any],
-                        state: Mapping[str, Any]) -> dict[str, Any]:
-        hits = [p["label"] == r for p, r in zip(predictions, references, strict=True)]
-        return {"accuracy": sum(hits) / max(len(hits), 1)}
 
     def inputs_to_examples(self, inputs: Sequence[Any]) -> Any:
         from datasets import Dataset

@@ -45,7 +45,7 @@ def test_explicit_columns(tmp_path: Path) -> None:
     ("broken.jsonl", '{"text": "a", "label": 1}\n{"text": "b", "label"\n', r"broken.jsonl, line 2: not valid JSON"),
     ("nolabel.csv", "text,label\nok,\n", r"nolabel.csv, line 2: empty label"),
     ("notext.jsonl", '{"text": 3, "label": 1}\n', r"notext.jsonl, line 1: text is 3; expected text"),
-    ("data.parquet", "x", r"unsupported file type"),
+    ("data.parquet", "x", r"no reader for \.parquet files; this task reads csv"),
 ])
 def test_bad_files_name_the_file_and_line(tmp_path: Path, name: str, content: str, message: str) -> None:
     with pytest.raises(TlzooError, match=message):

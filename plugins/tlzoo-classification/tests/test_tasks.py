@@ -67,7 +67,7 @@ def test_classification_report_matches_sklearn() -> None:
     rng = np.random.default_rng(0)
     gold = rng.integers(0, 3, 200).tolist()
     pred = [g if rng.random() < 0.7 else int(rng.integers(0, 3)) for g in gold]
-    report = ClassificationReport().compute(pred, gold, labels=[0, 1, 2])
+    report = ClassificationReport(labels=[0, 1, 2]).compute(pred, gold)
     assert report["accuracy"] == pytest.approx(sklearn.accuracy_score(gold, pred))
     assert report["macro_f1"] == pytest.approx(sklearn.f1_score(gold, pred, average="macro"))
     assert report["weighted_f1"] == pytest.approx(sklearn.f1_score(gold, pred, average="weighted"))
@@ -79,7 +79,7 @@ def test_classification_report_matches_sklearn() -> None:
 
 
 def test_multilabel_and_regression_numbers() -> None:
-    report = MultiLabelReport().compute([["a"], ["a", "b"], []], [["a"], ["b"], ["b"]], labels=["a", "b"])
+    report = MultiLabelReport(labels=["a", "b"]).compute([["a"], ["a", "b"], []], [["a"], ["b"], ["b"]])
     # tp: a=1, b=1; fp: a=1; fn: b=1 -> micro P = 2/3, R = 2/3
     assert report["micro_f1"] == pytest.approx(2 / 3)
     assert report["subset_accuracy"] == pytest.approx(1 / 3)

@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import pytest
-from tlzoo_ner.metric import SeqevalReport
+from tlzoo_ner.metric import SeqevalReport, SeqevalStrict
+
+
+def scores_both(predictions, references, scheme):
+    """What the ner task reports: the seqeval and seqeval-strict metrics together."""
+    return {**SeqevalReport(scheme).compute(predictions, references),
+            **SeqevalStrict(scheme).compute(predictions, references)}
 
 TRUE = [["B-PER", "I-PER", "O", "B-LOC"], ["B-ORG", "O"]]
 PRED = [["I-PER", "I-PER", "O", "B-LOC"], ["B-ORG", "I-ORG"]]
 
 
 def test_default_and_strict_modes_differ_as_expected() -> None:
-    scores = SeqevalReport().compute(PRED, TRUE, "IOB2")
+    scores = scores_both(PRED, TRUE, "IOB2")
     # default mode: PER (started by I-PER) and LOC are right, ORG is too long -> 2 of 3 both ways
     assert scores["precision"] == pytest.approx(2 / 3)
     assert scores["recall"] == pytest.approx(2 / 3)
@@ -27,19 +33,19 @@ def test_default_and_strict_modes_differ_as_expected() -> None:
 
 
 def test_bilou_is_scored_like_iobes_and_plain_tags_per_word() -> None:
-    bilou = SeqevalReport().compute([["B-PER", "L-PER", "U-LOC"]], [["B-PER", "L-PER", "O"]], "BILOU")
+    bilou = scores_both([["B-PER", "L-PER", "U-LOC"]], [["B-PER", "L-PER", "O"]], "BILOU")
     assert (bilou["precision"], bilou["recall"], bilou["strict_f1"]) == (0.5, 1.0, pytest.approx(2 / 3))
-    plain = SeqevalReport().compute([["NN", "VB", "NN"]], [["NN", "NN", "NN"]], "none")
+    plain = scores_both([["NN", "VB", "NN"]], [["NN", "NN", "NN"]], "none")
     assert plain["f1"] == pytest.approx(2 / 3) and plain["token_accuracy"] == pytest.approx(2 / 3)
 
 
 def test_no_entities_anywhere_scores_zero_without_warnings() -> None:
-    scores = SeqevalReport().compute([["O"]], [["O"]], "IOB2")
+    scores = scores_both([["O"]], [["O"]], "IOB2")
     assert scores["f1"] == 0.0 and scores["token_accuracy"] == 1.0 and scores["per_type"] == {}
 
 
 def test_text_report_shows_both_modes() -> None:
-    report = SeqevalReport().text_report(PRED, TRUE, "IOB2")
+    report = SeqevalReport("IOB2").text_report(PRED, TRUE)
     assert "default mode" in report and "strict mode, scheme IOB2" in report and "0.6667" in report
 
 

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from tlzoo_ner.reader import TokenTagReader, read_tagged
+from tlzoo_ner.reader import ConllReader, read_tagged
 from tlzoo_ner.task import NerTask
 
 from tlzoo.api import TlzooError
@@ -41,7 +41,7 @@ def test_column_file_sentences_docstart_and_lines(tmp_path: Path) -> None:
     assert data.tags == [["B-ORG", "O", "B-MISC", "O"], ["B-PER", "I-PER"], ["B-LOC"], ["O"]]
     assert data.lines == [3, 8, 11, 14]
     dataset = data.to_dataset()
-    assert dataset.column_names == list(TokenTagReader.columns)
+    assert dataset.column_names == list(ConllReader.columns)
     assert dataset["example_id"] == [0, 1, 2, 3]
 
 
@@ -107,7 +107,8 @@ def test_jsonl_words_and_string_tags_and_line_numbers(tmp_path: Path) -> None:
     with pytest.raises(TlzooError, match=r"t\.jsonl, line 3: 2 tokens but 1 tags"):
         read_tagged(write(tmp_path, "t.jsonl", text))
     good = read_tagged(write(tmp_path, "g.jsonl", text.replace('["B-PER"]', '["B-PER", "I-PER"]')))
-    assert good.tokens == [["EU", "rejects"], ["Peter", "Blackburn"]] and good.lines == [1, 3]
+    assert good.tokens == [["EU", "rejects"], ["Peter", "Blackburn"]]
+    assert [good.where(i).rsplit(", ", 1)[1] for i in range(2)] == ["line 1", "line 3"]
 
 
 def test_json_array_records(tmp_path: Path) -> None:

@@ -71,7 +71,7 @@ def test_language_suffix_that_matches_neither_option(tmp_path: Path) -> None:
         f"{tmp_path / 'train.en'}: the file's language suffix 'en' matches neither --source-lang 'fr' nor "
         f"--target-lang 'de'; expected aligned text files NAME.fr and NAME.de side by side (or set "
         f"--source-lang/--target-lang to the files' languages), or a .csv/.tsv/.json/.jsonl table")
-    with pytest.raises(TlzooError, match="unsupported file type"):
+    with pytest.raises(TlzooError, match="language suffix '' matches neither"):
         read_parallel(str(write(tmp_path / "train", ["a"])), "en", "de")
 
 

@@ -31,7 +31,3 @@ def tlzoo_register(registry) -> None:
         {"metrics": ["regression"], "primary": "pearson", "default_backbone": "minilm-l6",
          "model_class": "AutoModelForSequenceClassification",
          "sample": "tlzoo_classification.sample:regression_paths", "example_inputs": _EXAMPLES, "input": _INPUT}))
-    registry.add(Spec(
-        "text-table", "dataset", "tlzoo.data.tables:read_table",
-        "CSV/TSV/JSON/JSONL rows with a text (and optional pair) column and a label column",
-        {"formats": ["csv", "tsv", "json", "jsonl"]}))

@@ -14,9 +14,8 @@ from typing import Any
 import numpy as np
 
 from tlzoo.api import TlzooError
-from tlzoo.data.tables import column_values, detect_column, file_format, read_table
-from tlzoo.hub import is_hub_dataset
-from tlzoo.metrics.scores import ClassificationReport, MultiLabelReport, RegressionReport
+from tlzoo.data.source import as_source
+from tlzoo.data.tables import column_values, detect_column, read_table
 from tlzoo.task import BaseTask, Built, TaskOptions, truncation_flags
 
 logger = logging.getLogger(__name__)
@@ -40,11 +39,6 @@ class TextOptions(TaskOptions):
 class MultiLabelOptions(TextOptions):
     label_separator: str = ","
     """Separator when a file stores a label set as one string, e.g. ``sports,politics``."""
-
-
-def _first_line(path: str) -> int:
-    """File line of the first row: 2 under a CSV/TSV header, 1 for JSON lines (and hub rows)."""
-    return 2 if not is_hub_dataset(path) and file_format(path) in ("csv", "tsv") else 1
 
 
 class _SequenceTask(BaseTask):
@@ -78,15 +72,15 @@ class _SequenceTask(BaseTask):
         return table.rename_columns({old: new for new, old in columns.items() if old != new})
 
     def _validate_rows(self, table: Any, path: str) -> None:
-        first = _first_line(path)
+        where = as_source(path).where
         for column in [c for c in ("text", "text_pair") if c in table.column_names]:
             for index, value in enumerate(table[column]):
                 if not isinstance(value, str):
-                    raise TlzooError(f"{path}, line {first + index}: {column} is {value!r}; expected text")
+                    raise TlzooError(f"{where(index)}: {column} is {value!r}; expected text")
         if "label" in table.column_names:
             for index, value in enumerate(table["label"]):
                 if value is None or value == "":
-                    raise TlzooError(f"{path}, line {first + index}: empty label; expected a label")
+                    raise TlzooError(f"{where(index)}: empty label; expected a label")
 
     def inputs_to_examples(self, inputs: Sequence[Any]) -> Any:
         from datasets import Dataset
@@ -129,6 +123,8 @@ class ClassificationTask(_SequenceTask):
     name = "classification"
     primary_metric = "accuracy"
     greater_is_better = True
+    metric_kind = "label"
+    metrics = ("classification",)
 
     def setup(self, train: Any) -> dict[str, Any]:
         values = set(column_values(train, "label"))
@@ -137,10 +133,10 @@ class ClassificationTask(_SequenceTask):
 
     def check(self, dataset: Any, state: Mapping[str, Any], path: str) -> None:
         known = set(state["labels"])
-        first = _first_line(path)
+        where = as_source(path).where
         for index, value in enumerate(dataset["label"]):
             if value not in known:
-                raise TlzooError(f"{path}, line {first + index}: label {value!r} was not in the training data; "
+                raise TlzooError(f"{where(index)}: label {value!r} was not in the training data; "
                                  f"expected one of {', '.join(map(str, state['labels']))}")
 
     def build_model(self, backbone: Any, state: Mapping[str, Any]) -> Built:
@@ -163,17 +159,15 @@ class ClassificationTask(_SequenceTask):
                                 "scores": {str(label): float(p) for label, p in zip(labels, probs)}})
         return predictions
 
-    def compute_metrics(self, predictions: Sequence[Any], references: Sequence[Any],
-                        state: Mapping[str, Any]) -> dict[str, Any]:
-        labels = state["labels"]
-        return ClassificationReport().compute([p["label"] for p in predictions], references, labels=labels,
-                                              scores=[[p["scores"][str(name)] for name in labels] for p in predictions])
+    def metric_options(self, state: Mapping[str, Any]) -> dict[str, Any]:
+        return {"labels": state["labels"]}
 
     def write_artifacts(self, predictions: Sequence[Any], references: Sequence[Any],
                         state: Mapping[str, Any], folder: str) -> list[str]:
+        from tlzoo.metrics.scores import ClassificationReport
         from tlzoo_classification.plots import confusion_matrix_png
 
-        metrics = self.compute_metrics(predictions, references, state)
+        metrics = ClassificationReport(state["labels"]).compute(predictions, references)
         return [confusion_matrix_png(metrics["confusion_matrix"], metrics["labels"], folder)]
 
 
@@ -191,6 +185,8 @@ class MultiLabelTask(_SequenceTask):
     options_class = MultiLabelOptions
     primary_metric = "micro_f1"
     greater_is_better = True
+    metric_kind = "labels"
+    metrics = ("multilabel",)
 
     def _label_set(self, value: Any) -> list[str]:
         if isinstance(value, str):
@@ -204,11 +200,11 @@ class MultiLabelTask(_SequenceTask):
 
     def check(self, dataset: Any, state: Mapping[str, Any], path: str) -> None:
         known = set(state["labels"])
-        first = _first_line(path)
+        where = as_source(path).where
         for index, value in enumerate(dataset["label"]):
             unknown = [label for label in self._label_set(value) if label not in known]
             if unknown:
-                raise TlzooError(f"{path}, line {first + index}: label(s) {', '.join(unknown)} were not in the "
+                raise TlzooError(f"{where(index)}: label(s) {', '.join(unknown)} were not in the "
                                  f"training data; expected some of {', '.join(state['labels'])}")
 
     def build_model(self, backbone: Any, state: Mapping[str, Any]) -> Built:
@@ -244,25 +240,28 @@ class MultiLabelTask(_SequenceTask):
     def references(self, examples: Any, state: Mapping[str, Any]) -> list[Any]:
         return [self._label_set(v) for v in examples["label"]]
 
-    def compute_metrics(self, predictions: Sequence[Any], references: Sequence[Any],
-                        state: Mapping[str, Any]) -> dict[str, Any]:
-        """Scores at the model's thresholds, or, during training before calibration, at thresholds tuned
-        here by the calibration rule; ``micro_f1_at_0.5`` in both cases (see the class docstring)."""
+    def metric_options(self, state: Mapping[str, Any]) -> dict[str, Any]:
+        return {"labels": state["labels"]}
+
+    def metric_inputs(self, predictions: Sequence[Any], references: Sequence[Any],
+                      state: Mapping[str, Any]) -> tuple[Sequence[Any], Sequence[Any]]:
+        """The predictions at the model's thresholds, or, during training before calibration, at thresholds
+        tuned here by the calibration rule (see the class docstring); with their scores."""
+        if not getattr(self, "_calibration_pending", False):
+            return predictions, references
         labels = state["labels"]
         probs = np.asarray([[p["scores"][name] for name in labels] for p in predictions], dtype=np.float64)
-        chosen = [p["labels"] for p in predictions]
+        gold = np.asarray([self.encode_label(r, state) for r in references], dtype=bool)
+        thresholds = _tuned_thresholds(probs.reshape(len(predictions), len(labels)), gold)
+        chosen = [{"labels": [name for name, p, t in zip(labels, row, thresholds, strict=True) if p >= t],
+                   "scores": prediction["scores"]} for row, prediction in zip(probs, predictions, strict=True)]
+        return chosen, references
+
+    def evaluation_notes(self, state: Mapping[str, Any]) -> dict[str, Any]:
         if getattr(self, "_calibration_pending", False):
-            gold = np.asarray([self.encode_label(r, state) for r in references], dtype=bool)
-            thresholds = _tuned_thresholds(probs.reshape(len(predictions), len(labels)), gold)
-            chosen = [[name for name, p, t in zip(labels, row, thresholds, strict=True) if p >= t] for row in probs]
-            used = "tuned on this evaluation, as they will be on validation after training"
-        else:
-            used = "tuned on validation" if state.get("thresholds_tuned") else "0.5 (no validation set to tune on)"
-        report = MultiLabelReport()
-        at_half = [[name for name, p in zip(labels, row, strict=True) if p >= 0.5] for row in probs]
-        return {**report.compute(chosen, references, labels=labels),
-                "micro_f1_at_0.5": report.compute(at_half, references, labels=labels)["micro_f1"],
-                "thresholds": used}
+            return {"thresholds": "tuned on this evaluation, as they will be on validation after training"}
+        return {"thresholds": "tuned on validation" if state.get("thresholds_tuned")
+                else "0.5 (no validation set to tune on)"}
 
 
 class RegressionTask(_SequenceTask):
@@ -271,16 +270,18 @@ class RegressionTask(_SequenceTask):
     name = "text-regression"
     primary_metric = "pearson"
     greater_is_better = True
+    metric_kind = "score"
+    metrics = ("regression",)
 
     def _validate_rows(self, table: Any, path: str) -> None:
         super()._validate_rows(table, path)
         if "label" in table.column_names:
-            first = _first_line(path)
+            where = as_source(path).where
             for index, value in enumerate(table["label"]):
                 try:
                     float(value)
                 except (TypeError, ValueError):
-                    raise TlzooError(f"{path}, line {first + index}: label {value!r} is not a number; "
+                    raise TlzooError(f"{where(index)}: label {value!r} is not a number; "
                                      f"expected a real value") from None
 
     def build_model(self, backbone: Any, state: Mapping[str, Any]) -> Built:
@@ -295,11 +296,6 @@ class RegressionTask(_SequenceTask):
 
     def references(self, examples: Any, state: Mapping[str, Any]) -> list[float]:
         return [float(v) for v in examples["label"]]
-
-    def compute_metrics(self, predictions: Sequence[Any], references: Sequence[Any],
-                        state: Mapping[str, Any]) -> dict[str, Any]:
-        return RegressionReport().compute([p["score"] for p in predictions], references)
-
 
 def _softmax(logits: np.ndarray) -> np.ndarray:
     shifted = np.exp(logits - logits.max())

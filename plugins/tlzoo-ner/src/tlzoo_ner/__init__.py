@@ -16,16 +16,20 @@ def tlzoo_register(registry) -> None:
         "ner", "task", "tlzoo_ner.task:NerTask",
         "named-entity recognition and any per-word tagging (POS, chunks) over IOB2/IOB1/IOBES/BILOU or plain "
         "tags; CoNLL column files or JSON token/tag lists; predicts entities with character offsets",
-        {"metrics": ["seqeval"], "primary": "f1", "default_backbone": "minilm-l6",
+        {"metrics": ["seqeval", "seqeval-strict"], "primary": "f1", "default_backbone": "minilm-l6",
          "model_class": "AutoModelForTokenClassification", "sample": "tlzoo_ner.sample:paths",
          "example_inputs": EXAMPLE_INPUTS, "input": {"text": "str"}}))
     registry.add(Spec(
-        "ner-conll", "dataset", "tlzoo_ner.reader:TokenTagReader",
-        "tagged sentences from CoNLL-style column files (-DOCSTART-, blank-line breaks, tag column chosen) "
-        "or JSON/JSONL token and tag lists (HF conll2003 layout, integer tags with label names)",
-        {"formats": ["conll", "json", "jsonl"], "columns": ["tokens", "tags"]}))
+        "conll", "dataset", "tlzoo_ner.reader:ConllReader",
+        "tagged sentences from CoNLL-style column files (-DOCSTART-, blank-line breaks, tag column chosen "
+        "with --tag-column); the ner task also reads token/tag lists from any table format",
+        {"extensions": [".conll", ".txt", ".iob", ".bio", ".tsv"], "produces": "tagged"}))
     registry.add(Spec(
         "seqeval", "metric", "tlzoo_ner.metric:SeqevalReport",
-        "seqeval entity precision/recall/F1 overall and per type, default and strict mode, plus token "
-        "accuracy; offline",
-        {"primary": "f1"}))
+        "seqeval entity precision/recall/F1 overall and per type (default, conlleval-compatible mode), plus "
+        "token accuracy; offline",
+        {"primary": "f1", "consumes": "tags"}))
+    registry.add(Spec(
+        "seqeval-strict", "metric", "tlzoo_ner.metric:SeqevalStrict",
+        "seqeval entity precision/recall/F1 in strict mode for the data's tag scheme (strict_* keys)",
+        {"primary": "strict_f1", "consumes": "tags"}))

@@ -2,10 +2,11 @@
 
 seqeval's *default* mode (conlleval-compatible) reads entities leniently: an ``I-X`` that starts a
 span counts as an entity. Its *strict* mode reads them by the rules of the scheme and drops spans a
-scheme forbids. On a model's raw tags the two differ, so both are reported: ``f1``/``precision``/
-``recall`` (default mode, which scores exactly the entities ``predict`` returns, see
-:mod:`tlzoo_ner.schemes`) and ``strict_f1``/``strict_precision``/``strict_recall`` (strict mode in the
-data's scheme, named by ``scheme``). ``token_accuracy`` is the share of words with the right tag.
+scheme forbids. On a model's raw tags the two differ, so the ``ner`` task reports both, as two metrics: ``seqeval``
+gives ``f1``/``precision``/``recall`` (default mode, which scores exactly the entities ``predict``
+returns, see :mod:`tlzoo_ner.schemes`) and ``token_accuracy`` (the share of words with the right tag);
+``seqeval-strict`` gives ``strict_f1``/``strict_precision``/``strict_recall`` (strict mode in the data's
+scheme, named by ``strict_scheme``). Both take the data's tag ``scheme`` in their constructor.
 
 Plain tags (scheme ``none``) are scored as one-word spans; BILOU is scored as the equivalent IOBES.
 """
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -42,23 +43,26 @@ def _scores(report: dict[str, Any], prefix: str) -> dict[str, Any]:
 
 
 class SeqevalReport:
-    """The ``seqeval`` metric component (see the module docstring for the keys)."""
+    """The ``seqeval`` metric: entity scores in seqeval's default (conlleval) mode, and token accuracy."""
 
-    name, primary, greater_is_better = "seqeval", "f1", True
+    name, primary, greater_is_better, consumes = "seqeval", "f1", True, "tags"
+    strict: ClassVar[bool] = False
 
-    def compute(self, predictions: Sequence[Sequence[str]], references: Sequence[Sequence[str]],
-                scheme: str = "IOB2") -> dict[str, Any]:
+    def __init__(self, scheme: str = "IOB2") -> None:
+        self.scheme = scheme
+
+    def compute(self, predictions: Sequence[Sequence[str]], references: Sequence[Sequence[str]]) -> dict[str, Any]:
         """Score tag sequences (one list of tags per sentence) in the tag ``scheme`` of the data."""
-        default, strict = (self._report(predictions, references, scheme, strict, output_dict=True)
-                           for strict in (False, True))
+        report = self._report(predictions, references, self.scheme, self.strict, output_dict=True)
+        if self.strict:
+            return {**_scores(report, "strict_"), "strict_scheme": _STRICT[self.scheme]}
         words = sum(len(r) for r in references)
         right = sum(a == b for p, r in zip(predictions, references) for a, b in zip(p, r))
-        return {**_scores(default, ""), **_scores(strict, "strict_"), "token_accuracy": right / max(words, 1),
-                "scheme": scheme, "strict_scheme": _STRICT[scheme]}
+        return {**_scores(report, ""), "token_accuracy": right / max(words, 1), "scheme": self.scheme}
 
-    def text_report(self, predictions: Sequence[Sequence[str]], references: Sequence[Sequence[str]],
-                    scheme: str = "IOB2") -> str:
+    def text_report(self, predictions: Sequence[Sequence[str]], references: Sequence[Sequence[str]]) -> str:
         """seqeval's printed per-type tables, default mode then strict mode."""
+        scheme = self.scheme
         return (f"seqeval default mode (conlleval-compatible), {scheme} tags\n\n"
                 f"{self._report(predictions, references, scheme, False, digits=4)}\n"
                 f"seqeval strict mode, scheme {_STRICT[scheme]}\n\n"
@@ -84,3 +88,11 @@ class SeqevalReport:
         with np.errstate(all="ignore"), warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # macro averages over no entity types
             return classification_report(y_true, y_pred, zero_division=0, **options)
+
+
+class SeqevalStrict(SeqevalReport):
+    """The ``seqeval-strict`` metric: entity scores in seqeval's strict mode for the data's scheme (IOB2 for
+    IOB2 data), which drops spans the scheme forbids; keys ``strict_*``."""
+
+    name, primary = "seqeval-strict", "strict_f1"
+    strict = True

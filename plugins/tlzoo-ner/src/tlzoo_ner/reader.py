@@ -1,18 +1,21 @@
-"""Reading tagged sentences: CoNLL-style column files and JSON/JSONL records of token and tag lists.
+"""Reading tagged sentences: CoNLL-style column files and tables (JSON/JSONL, hub, any table format) of
+token and tag lists, through the core's data-source layer (:mod:`tlzoo.data.source`).
 
-Column files (any name but ``.json``/``.jsonl``): one word per line, columns separated by tabs
+Column files (the ``conll`` format: ``.conll``, ``.txt``, ``.iob``, ``.bio``, ``.tsv`` or any extension
+no table reader claims): one word per line, columns separated by tabs
 (when the first word line holds a tab, so tokens may contain spaces) or else by whitespace; a
 blank line or a ``-DOCSTART-`` line ends a sentence. Every word line must have as many columns as
 the first one. ``tag_column`` is a column index (0-based; negative counts from the end; default
 -1, the last column) and ``token_column`` likewise (default 0).
 
-JSON/JSONL: one record per sentence with a token list and a tag list of the same length
-(``tag_column``/``token_column`` name the fields; by default ``tokens``/``words`` and
-``tags``/``ner_tags``/``ner``/``labels``). Integer tags, as in the HF ``conll2003`` export, are
-mapped through ``label_names`` (the tag names in index order).
+Tables (JSON/JSONL, ``hub:conll2003@train``, ...): one record per sentence with a token list and a tag
+list of the same length (``tag_column``/``token_column`` name the fields; by default ``tokens``/``words``
+and ``tags``/``ner_tags``/``ner``/``labels``). Integer tags, as in the HF ``conll2003`` export, are
+mapped through ``label_names`` (the tag names in index order), or through the names a hub dataset's
+features declare.
 
 The result is a ``datasets.Dataset`` with ``example_id``, ``tokens``, ``tags`` and ``line`` (the
-line of the sentence's first word, or the record number in a ``.json`` array) so that later
+line of the sentence's first word, or the record's row in a table) so that later
 checks can name the line too. Every problem raises :class:`TlzooError` naming the file and line.
 """
 
@@ -20,10 +23,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from tlzoo.api import TlzooError
+from tlzoo.data.source import DataSource, as_source
 from tlzoo_ner.schemes import detect_scheme
 
 TOKEN_FIELDS = ("tokens", "words")
@@ -31,26 +34,28 @@ TAG_FIELDS = ("tags", "ner_tags", "ner", "labels", "tag")
 DOCSTART = "-DOCSTART-"
 
 
-def file_kind(path: str) -> str:
-    """``json``, ``jsonl`` or ``conll`` (any other file is read as columns)."""
-    suffixes = [s.lower() for s in Path(path).suffixes if s.lower() != ".gz"]
-    last = suffixes[-1] if suffixes else ""
-    return {".json": "json", ".jsonl": "jsonl"}.get(last, "conll")
+ACCEPTS = ("table", "tagged")
+"""The row kinds the ``ner`` task reads: tables of token/tag lists, and tagged sentences (``conll``)."""
 
 
-def location(path: str, line: int, word: int = 0) -> str:
-    """``"file, line N"`` for word ``word`` of the sentence starting at ``line`` (records for JSON)."""
-    kind = file_kind(path)
-    if kind == "json":
-        return f"{path}, record {line}"
-    return f"{path}, line {line if kind == 'jsonl' else line + word}"
+def reader_for(path: str | DataSource) -> Any:
+    """The reader of ``path``: its ``--format``, else by extension (``conll`` first, and for the rest)."""
+    return as_source(path).reader(ACCEPTS, prefer=("conll",), fallback="conll")
+
+
+def location(path: str | DataSource, line: int, word: int = 0) -> str:
+    """``"file, line N"`` for word ``word`` of the sentence starting at ``line`` (a row in a table)."""
+    source = as_source(path)
+    if reader_for(source).produces == "tagged":
+        return f"{source}, line {line + word}"
+    return source.where(line - 1)
 
 
 @dataclass
 class Sentences:
     """Tagged sentences read from ``path``; ``lines[i]`` locates sentence i (see :func:`location`)."""
 
-    path: str
+    path: str | DataSource
     tokens: list[list[str]] = field(default_factory=list)
     tags: list[list[str]] = field(default_factory=list)
     lines: list[int] = field(default_factory=list)
@@ -81,7 +86,7 @@ def _column_index(value: str | int | None, default: int, width: int, path: str, 
     return index % width
 
 
-def read_columns(path: str, tag_column: str | int | None = None,
+def read_columns(path: str | DataSource, tag_column: str | int | None = None,
                  token_column: str | int | None = None) -> Sentences:
     """Read a CoNLL-style column file (see the module docstring)."""
     result = Sentences(path)
@@ -100,66 +105,53 @@ def read_columns(path: str, tag_column: str | int | None = None,
             words.clear()
             tags.clear()
 
-    try:
-        with open(path, encoding="utf-8-sig") as handle:
-            for number, raw in enumerate(handle, 1):
-                line = raw.rstrip("\r\n")
-                if not line.strip():
-                    flush()
-                    continue
-                if not width:
-                    tabbed = "\t" in line
-                fields = [f.strip() for f in line.split("\t")] if tabbed else line.split()
-                if fields[0] == DOCSTART:
-                    flush()
-                    continue
-                if not width:
-                    width = len(fields)
-                    if width < 2:
-                        raise TlzooError(f"{path}, line {number}: one column; expected a token and a tag per "
-                                         f"line, separated by {'tabs' if tabbed else 'whitespace'}")
-                    token_at = _column_index(token_column, 0, width, path, "--token-column")
-                    tag_at = _column_index(tag_column, -1, width, path, "--tag-column")
-                    if token_at == tag_at:
-                        raise TlzooError(f"{path}: the token and tag columns are both column {tag_at}")
-                if len(fields) != width:
-                    raise TlzooError(f"{path}, line {number}: {len(fields)} columns, expected {width} like "
-                                     f"the first word line ({'tab' if tabbed else 'whitespace'}-separated; "
-                                     f"blank lines separate sentences)")
-                if not fields[token_at] or not fields[tag_at]:
-                    empty = "token" if not fields[token_at] else "tag"
-                    raise TlzooError(f"{path}, line {number}: empty {empty}")
-                words.append(fields[token_at])
-                tags.append(fields[tag_at])
-                last_line = number
+    for number, raw in as_source(path).lines("a UTF-8 column file"):
+        line = raw.rstrip("\r\n")
+        if not line.strip():
             flush()
-    except UnicodeDecodeError as exc:
-        raise TlzooError(f"{path}: not UTF-8 text (byte {exc.start}); expected a UTF-8 column file") from exc
+            continue
+        if not width:
+            tabbed = "\t" in line
+        fields = [f.strip() for f in line.split("\t")] if tabbed else line.split()
+        if fields[0] == DOCSTART:
+            flush()
+            continue
+        if not width:
+            width = len(fields)
+            if width < 2:
+                raise TlzooError(f"{path}, line {number}: one column; expected a token and a tag per "
+                                 f"line, separated by {'tabs' if tabbed else 'whitespace'}")
+            token_at = _column_index(token_column, 0, width, path, "--token-column")
+            tag_at = _column_index(tag_column, -1, width, path, "--tag-column")
+            if token_at == tag_at:
+                raise TlzooError(f"{path}: the token and tag columns are both column {tag_at}")
+        if len(fields) != width:
+            raise TlzooError(f"{path}, line {number}: {len(fields)} columns, expected {width} like "
+                             f"the first word line ({'tab' if tabbed else 'whitespace'}-separated; "
+                             f"blank lines separate sentences)")
+        if not fields[token_at] or not fields[tag_at]:
+            empty = "token" if not fields[token_at] else "tag"
+            raise TlzooError(f"{path}, line {number}: empty {empty}")
+        words.append(fields[token_at])
+        tags.append(fields[tag_at])
+        last_line = number
+    flush()
     return result
 
 
-def _record_lines(path: str, count: int) -> list[int]:
-    """The line (JSONL) or record number (JSON array) of each record."""
-    if file_kind(path) == "json":
-        return list(range(1, count + 1))
-    with open(path, encoding="utf-8-sig") as handle:
-        return [number for number, line in enumerate(handle, 1) if line.strip()][:count]
+def read_records(source: DataSource, table: Any, tag_column: str | int | None = None,
+                 token_column: str | int | None = None, label_names: Sequence[str] | None = None) -> Sentences:
+    """Sentences from a table of token and tag lists (see the module docstring)."""
+    from tlzoo.data.tables import detect_column
 
-
-def read_records(path: str, tag_column: str | int | None = None, token_column: str | int | None = None,
-                 label_names: Sequence[str] | None = None) -> Sentences:
-    """Read JSON/JSONL records of token and tag lists (see the module docstring)."""
-    from tlzoo.data.tables import detect_column, read_table
-
-    table = read_table(path, file_kind(path))
-    token_field = detect_column(table, path, str(token_column) if token_column else None, TOKEN_FIELDS,
+    token_field = detect_column(table, source, str(token_column) if token_column else None, TOKEN_FIELDS,
                                 "token list", "--token-column")
-    tag_field = detect_column(table, path, str(tag_column) if tag_column else None, TAG_FIELDS, "tag list",
+    tag_field = detect_column(table, source, str(tag_column) if tag_column else None, TAG_FIELDS, "tag list",
                               "--tag-column")
-    lines = _record_lines(path, len(table))
-    result = Sentences(path)
+    label_names = label_names or _declared_names(table, tag_field)
+    result = Sentences(source)
     for index, (tokens, tags) in enumerate(zip(table[token_field], table[tag_field])):
-        where = location(path, lines[index])
+        where = source.where(index)
         if not isinstance(tokens, list) or not all(isinstance(t, str) for t in tokens):
             raise TlzooError(f"{where}: {token_field!r} must be a list of strings, got {tokens!r:.80}")
         if not isinstance(tags, list):
@@ -170,8 +162,15 @@ def read_records(path: str, tag_column: str | int | None = None, token_column: s
         if tokens:
             result.tokens.append(tokens)
             result.tags.append([_tag_name(tag, label_names, where) for tag in tags])
-            result.lines.append(lines[index])
+            result.lines.append(index + 1)
     return result
+
+
+def _declared_names(table: Any, tag_field: str) -> list[str] | None:
+    """Tag names a table declares for integer tags (a hub dataset's ``ClassLabel`` feature)."""
+    feature = (getattr(table, "features", None) or {}).get(tag_field)
+    names = getattr(getattr(feature, "feature", None), "names", None)
+    return list(names) if names else None
 
 
 def _tag_name(tag: Any, label_names: Sequence[str] | None, where: str) -> str:
@@ -199,25 +198,33 @@ def parse_label_names(value: str | Sequence[str] | None) -> list[str] | None:
     return names
 
 
-def read_tagged(path: str, tag_column: str | int | None = None, token_column: str | int | None = None,
+def read_tagged(path: str | DataSource, tag_column: str | int | None = None, token_column: str | int | None = None,
                 label_names: str | Sequence[str] | None = None) -> Sentences:
-    """Read a column file or JSON/JSONL and check that its tags follow one known scheme."""
-    if file_kind(path) == "conll":
+    """Read tagged sentences in any format the ``ner`` task reads, and check that their tags follow one
+    known scheme."""
+    source = as_source(path)
+    reader = reader_for(source)
+    if reader.produces == "tagged":
         if label_names:
-            raise TlzooError(f"{path}: --label-names applies to JSON files with integer tags, not to "
+            raise TlzooError(f"{source}: --label-names applies to tables (JSON, hub) with integer tags, not to "
                              f"column files")
-        sentences = read_columns(path, tag_column, token_column)
+        rows = reader.read(source, tag_column=tag_column, token_column=token_column)
+        sentences = Sentences(source, rows["tokens"], rows["tags"], rows["line"])
     else:
-        sentences = read_records(path, tag_column, token_column, parse_label_names(label_names))
+        sentences = read_records(source, reader.read(source), tag_column, token_column,
+                                 parse_label_names(label_names))
     detect_scheme(sentences.tags, sentences.where)
     return sentences
 
 
-class TokenTagReader:
-    """The ``ner-conll`` dataset component: files -> ``datasets.Dataset`` of tagged sentences."""
+class ConllReader:
+    """The ``conll`` format: CoNLL-style column files -> a ``datasets.Dataset`` of tagged sentences."""
 
+    name: ClassVar[str] = "conll"
+    extensions: ClassVar[tuple[str, ...]] = (".conll", ".txt", ".iob", ".bio", ".tsv")
+    produces: ClassVar[str] = "tagged"
     columns = ("example_id", "tokens", "tags", "line")
 
-    def read(self, path: str, tag_column: str | int | None = None, token_column: str | int | None = None,
-             label_names: str | Sequence[str] | None = None) -> Any:
-        return read_tagged(path, tag_column, token_column, label_names).to_dataset()
+    def read(self, source: DataSource, tag_column: str | int | None = None,
+             token_column: str | int | None = None) -> Any:
+        return read_columns(source, tag_column, token_column).to_dataset()

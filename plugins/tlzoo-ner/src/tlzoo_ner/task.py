@@ -76,6 +76,8 @@ class NerTask(BaseTask):
     options_class = NerOptions
     primary_metric = "f1"
     greater_is_better = True
+    metric_kind = "tags"
+    metrics = ("seqeval", "seqeval-strict")
     default_backbone = "minilm-l6"
     # Measured in benchmarks/ner_conll.py (F1 0.867 in 10 minutes); see the plugin's README.
     default_hparams: Mapping[str, Any] = {"learning_rate": 1e-4, "epochs": 3, "batch_size": 16,
@@ -155,15 +157,17 @@ class NerTask(BaseTask):
     def references(self, examples: Any, state: Mapping[str, Any]) -> list[list[str]]:
         return examples["tags"]
 
-    def compute_metrics(self, predictions: Sequence[Any], references: Sequence[Any],
-                        state: Mapping[str, Any]) -> dict[str, Any]:
-        return SeqevalReport().compute([p["tags"] for p in predictions], references, state["scheme"])
+    def metric_inputs(self, predictions: Sequence[Any], references: Sequence[Any],
+                      state: Mapping[str, Any]) -> tuple[Sequence[Any], Sequence[Any]]:
+        return [p["tags"] for p in predictions], references
+
+    def metric_options(self, state: Mapping[str, Any]) -> dict[str, Any]:
+        return {"scheme": state["scheme"]}
 
     def write_artifacts(self, predictions: Sequence[Any], references: Sequence[Any],
                         state: Mapping[str, Any], folder: str) -> list[str]:
         path = Path(folder) / "seqeval_report.txt"
-        path.write_text(SeqevalReport().text_report([p["tags"] for p in predictions], references,
-                                                    state["scheme"]))
+        path.write_text(SeqevalReport(state["scheme"]).text_report([p["tags"] for p in predictions], references))
         return [str(path)]
 
     def inputs_to_examples(self, inputs: Sequence[Any]) -> Any:

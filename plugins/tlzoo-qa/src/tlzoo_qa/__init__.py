@@ -36,8 +36,9 @@ def tlzoo_register(registry: Any) -> None:
     registry.add(Spec(
         "squad", "dataset", "tlzoo_qa.reader:SquadReader",
         "SQuAD JSON (data[].paragraphs[].qas[]) or flat JSONL {id, question, context, answers}; answers "
-        "not at their answer_start are reported"))
+        "not at their answer_start are reported",
+        {"extensions": [".json", ".jsonl"], "produces": "squad"}))
     registry.add(Spec(
         "squad", "metric", "tlzoo_qa.metric:SquadMetric",
         "official SQuAD exact match and F1 (normalised answers, best over gold answers; v2.0 HasAns/NoAns)",
-        {"primary": "f1"}))
+        {"primary": "f1", "consumes": "span"}))

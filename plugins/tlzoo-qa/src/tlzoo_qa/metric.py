@@ -57,7 +57,7 @@ class SquadMetric:
     data) also the ``HasAns_*`` and ``NoAns_*`` breakdowns of the official v2.0 script.
     """
 
-    name, primary, greater_is_better = "squad", "f1", True
+    name, primary, greater_is_better, consumes = "squad", "f1", True, "span"
 
     def compute(self, predictions: Sequence[Any], references: Sequence[Sequence[str]]) -> dict[str, Any]:
         if len(predictions) != len(references):

@@ -5,7 +5,8 @@ Layouts accepted:
 - SQuAD JSON (v1.1 and v2.0): ``{"data": [{"title", "paragraphs": [{"context", "qas": [...]}]}]}``;
 - flat records, one JSON object per line in ``.jsonl``, or a list of them (top level or under
   ``"data"``) in ``.json``: ``{"id", "question", "context", "answers"}``;
-- the same records from the hub, ``hub:squad@train`` (when the hub is reachable).
+- the same records from any table format of the data-source layer (:mod:`tlzoo.data.source`): the
+  hub (``hub:squad@train``, when reachable), CSV, or a format a plugin adds.
 
 ``answers`` is ``{"text": [...], "answer_start": [...]}`` (the HF datasets layout) or a list of
 ``{"text", "answer_start"}`` objects (the SQuAD layout); missing, empty or ``is_impossible`` means
@@ -27,12 +28,11 @@ import json
 import warnings
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from tlzoo.api import TlzooError
-from tlzoo.data.tables import iter_jsonl
-from tlzoo.hub import is_hub_dataset, load_hub_dataset
+from tlzoo.data.formats import iter_jsonl
+from tlzoo.data.source import DataSource, as_source
 
 COLUMNS = ("id", "question", "context", "answers")
 SHOWN_MISMATCHES = 3
@@ -84,7 +84,7 @@ def features() -> Any:
                      "answers": answers})
 
 
-def read_squad(path: str, training: bool = False) -> Any:
+def read_squad(path: str | DataSource, training: bool = False) -> Any:
     """``path`` as a ``datasets.Dataset`` with columns :data:`COLUMNS` (see the module docstring).
 
     With ``training``, examples whose answers are all missing from their context are left out.
@@ -117,14 +117,17 @@ def read_squad(path: str, training: bool = False) -> Any:
 
 
 class SquadReader:
-    """The ``squad`` dataset component: SQuAD JSON or flat JSONL files in the QA schema."""
+    """The ``squad`` format: SQuAD JSON (nested or flat records) or flat JSONL, in the QA schema."""
 
+    name: ClassVar[str] = "squad"
+    extensions: ClassVar[tuple[str, ...]] = (".json", ".jsonl")
+    produces: ClassVar[str] = "squad"
     columns = COLUMNS
 
-    def read(self, path: str, **options: Any) -> Any:
+    def read(self, source: DataSource, **options: Any) -> Any:
         if options:
             raise TlzooError(f"the squad reader takes no options, got {', '.join(sorted(options))}")
-        return read_squad(path)
+        return read_squad(source)
 
 
 def _locate(text: str, start: int, record: _Record, mismatches: _Mismatches) -> int:
@@ -156,33 +159,27 @@ def _occurrences(context: str, text: str) -> Iterator[int]:
         index = context.find(text, index + 1)
 
 
-def _records(path: str) -> Iterator[_Record]:
-    suffix = Path(path).suffix.lower()
-    if is_hub_dataset(path):
-        for i, row in enumerate(load_hub_dataset(path)):
-            yield _flat_record(row, f"{path}, row {i}", str(i))
-    elif suffix == ".jsonl":
-        yield from _jsonl_records(path)
-    elif suffix == ".json":
-        yield from _json_records(path)
+def _records(path: str | DataSource) -> Iterator[_Record]:
+    source = as_source(path)
+    reader = source.reader(("table", "squad"), prefer=("squad",))
+    if reader.produces == "table":
+        for i, row in enumerate(reader.read(source)):
+            yield _flat_record(row, source.where(i), str(i))
+    elif source.extension == ".jsonl":
+        yield from _jsonl_records(source)
     else:
-        raise TlzooError(f"{path}: unsupported file type {suffix or '(none)'}; expected SQuAD .json or "
-                         f"flat .jsonl")
+        yield from _json_records(source)
 
 
-def _jsonl_records(path: str) -> Iterator[_Record]:
+def _jsonl_records(path: DataSource) -> Iterator[_Record]:
     expected = '{"id", "question", "context", "answers"} object per line'
     for count, (number, value) in enumerate(iter_jsonl(path, expected)):
         yield _flat_record(value, f"{path}, line {number}", str(count))
 
 
-def _json_records(path: str) -> Iterator[_Record]:
+def _json_records(path: DataSource) -> Iterator[_Record]:
     try:
-        with open(path, encoding="utf-8-sig") as handle:
-            document = json.load(handle)
-    except UnicodeDecodeError as exc:
-        raise TlzooError(f"{path}: not UTF-8 text (byte {exc.start}); expected a UTF-8 SQuAD JSON "
-                         f"file") from exc
+        document = json.loads(path.text("a UTF-8 SQuAD JSON file"))
     except json.JSONDecodeError as exc:
         raise TlzooError(f"{path}, line {exc.lineno} column {exc.colno}: not valid JSON ({exc.msg})") from exc
     items = document.get("data") if isinstance(document, Mapping) else document

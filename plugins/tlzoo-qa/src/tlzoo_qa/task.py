@@ -11,7 +11,6 @@ from typing import Any, ClassVar
 from tlzoo.api import TlzooError
 from tlzoo.task import BaseTask, ForwardContext, TaskOptions
 from tlzoo_qa import reader, spans, windows
-from tlzoo_qa.metric import SquadMetric
 
 
 @dataclass
@@ -38,6 +37,8 @@ class ExtractiveQATask(BaseTask):
     options_class: ClassVar[type[TaskOptions]] = QAOptions
     primary_metric: ClassVar[str] = "f1"
     greater_is_better: ClassVar[bool] = True
+    metric_kind: ClassVar[str] = "span"
+    metrics: ClassVar[tuple[str, ...]] = ("squad",)
     default_backbone: ClassVar[str] = "minilm-l6"
     default_hparams: ClassVar[Mapping[str, Any]] = {
         "max_length": 384, "batch_size": 16, "learning_rate": 1e-4, "epochs": 3, "warmup_ratio": 0.1}
@@ -91,10 +92,6 @@ class ExtractiveQATask(BaseTask):
 
     def references(self, examples: Any, state: Mapping[str, Any]) -> list[list[str]]:
         return [list(answers["text"]) for answers in examples["answers"]]
-
-    def compute_metrics(self, predictions: Sequence[Any], references: Sequence[Any],
-                        state: Mapping[str, Any]) -> dict[str, Any]:
-        return SquadMetric().compute(predictions, references)
 
     def inputs_to_examples(self, inputs: Sequence[Any]) -> Any:
         """``{"question", "context"}`` dicts (an ``id`` is kept when given)."""

@@ -16,7 +16,12 @@ def tlzoo_register(registry) -> None:
         "summarization", "task", "tlzoo_summarization.task:SummarizationTask",
         "write a short summary of a document (JSONL/CSV with document/summary, article/highlights, "
         "dialogue/summary or source/target columns); ROUGE-1/2/L/Lsum",
-        {"metrics": ["rouge1", "rouge2", "rougeL", "rougeLsum", "gen_len", "distinct"], "primary": "rougeL",
+        {"metrics": ["rouge"], "primary": "rougeL",
          "default_backbone": "smollm2-135m", "test_backbone": "tiny-gpt",
          "model_class": "AutoModelForSeq2SeqLM (encoder-decoder, a+b pair) or AutoModelForCausalLM (decoder)",
          "sample": "tlzoo_summarization.sample:paths", "example_inputs": [_EXAMPLE], "input": {"text": "str"}}))
+    registry.add(Spec(
+        "rouge", "metric", "tlzoo_summarization.metrics:RougeScores",
+        "ROUGE-1/2/L/Lsum F-measures with stemming (best reference per example), plus output length and "
+        "diversity",
+        {"primary": "rougeL", "consumes": "text"}))

@@ -12,7 +12,8 @@ from __future__ import annotations
 from typing import Any
 
 from tlzoo.api import TlzooError
-from tlzoo.data.tables import detect_column, file_format, read_table
+from tlzoo.data.source import DataSource, as_source
+from tlzoo.data.tables import detect_column, read_table
 
 DOCUMENT_COLUMNS = ("document", "article", "dialogue", "source", "text")
 SUMMARY_COLUMNS = ("summary", "highlights", "target", "tldr")
@@ -31,16 +32,16 @@ def _texts(value: Any) -> list[str] | None:
     return None
 
 
-def read_summaries(path: str, document_column: str | None, summary_column: str | None) -> Any:
+def read_summaries(path: str | DataSource, document_column: str | None, summary_column: str | None) -> Any:
     from datasets import Dataset
 
+    path = as_source(path)
     table = read_table(path)
     document = detect_column(table, path, document_column, DOCUMENT_COLUMNS, "document", "--document-column")
     summary = detect_column(table, path, summary_column, SUMMARY_COLUMNS, "summary", "--summary-column")
-    first = 2 if file_format(path) in ("csv", "tsv") else 1
     sources, targets, references = [], [], []
     for index, (doc, summ) in enumerate(zip(table[document], table[summary], strict=True)):
-        where = f"{path}, line {first + index}"
+        where = path.where(index)
         doc_parts, refs = _texts(doc), _texts(summ)
         if doc_parts is None:
             raise TlzooError(f"{where}: {document} is {str(doc)[:60]!r}; expected text or a list of "

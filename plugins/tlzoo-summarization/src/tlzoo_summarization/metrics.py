@@ -22,7 +22,7 @@ class RougeScores:
     type, as ``rouge_score``'s ``score_multi`` does), plus the outputs' average length in words and
     the share of distinct outputs."""
 
-    name, primary, greater_is_better = "rouge", "rougeL", True
+    name, primary, greater_is_better, consumes = "rouge", "rougeL", True, "text"
 
     def compute(self, predictions: Sequence[str], references: Sequence[Sequence[str]]) -> dict[str, Any]:
         from rouge_score.rouge_scorer import RougeScorer

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from tlzoo.seq2seq.task import Seq2SeqOptions, Seq2SeqTask
 from tlzoo.task import TaskOptions
 from tlzoo_summarization.data import DOCUMENT_COLUMNS, read_summaries
-from tlzoo_summarization.metrics import RougeScores
 
 
 @dataclasses.dataclass
@@ -24,6 +23,7 @@ class SummarizationTask(Seq2SeqTask):
     name = "summarization"
     options_class: ClassVar[type[TaskOptions]] = SummarizationOptions
     primary_metric = "rougeL"
+    metrics = ("rouge",)
     output_key = "summary"
     default_backbone = "smollm2-135m"
     default_hparams: Mapping[str, Any] = {"learning_rate": 1e-4, "epochs": 3, "batch_size": 8,
@@ -41,7 +41,3 @@ class SummarizationTask(Seq2SeqTask):
 
     def load_split(self, path: str, split: str) -> Any:
         return read_summaries(path, self.options.document_column, self.options.summary_column)
-
-    def compute_metrics(self, predictions: Sequence[Any], references: Sequence[Any],
-                        state: Mapping[str, Any]) -> dict[str, Any]:
-        return RougeScores().compute(predictions, references)

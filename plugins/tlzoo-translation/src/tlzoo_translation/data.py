@@ -1,63 +1,74 @@
 """Reading parallel data into ``source`` / ``target`` / ``references`` examples.
 
-Three layouts, chosen by the file name:
+Three layouts, chosen by the file name (or ``--format``) through the data-source layer:
 
-- **Aligned text files**: the file's last suffix (before an optional ``.gz``) is the source or target
+- **Aligned text files** (the ``parallel-text`` format): the file's last suffix (before an optional
+  ``.gz``/``.bz2``/``.xz``) is the source or target
   language code, and the other language's file lies beside it: ``train.en.gz`` pairs with
   ``train.de.gz`` for ``--source-lang en --target-lang de`` (either file may be the one named).
   One sentence per line; the two files must have the same number of lines.
 - **JSON / JSONL** in the HF layout ``{"translation": {"en": ..., "de": ...}}``, or flat
   ``{"en": ..., "de": ...}``.
 - **CSV / TSV** with a header: columns named by the language codes, else ``source``/``target``,
-  else exactly two columns (source first).
+  else exactly two columns (source first). Any other table format (a hub dataset, a format a plugin
+  adds) is read like JSON.
 """
 
 from __future__ import annotations
 
-import gzip
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from tlzoo.api import TlzooError
-from tlzoo.data.tables import FORMATS, file_format, read_table
+from tlzoo.data.source import DataSource, as_source
+
+ACCEPTS = ("table", "parallel")
+"""The row kinds the translation task reads: tables and aligned text files."""
 
 
-def text_language(path: str) -> str:
+def text_language(path: str | DataSource) -> str:
     """The language suffix of a plain-text corpus file: ``train.en.gz`` -> ``en``."""
-    suffixes = [s.lstrip(".") for s in Path(path).suffixes if s.lower() != ".gz"]
-    return suffixes[-1] if suffixes else ""
+    return as_source(path).extension.lstrip(".")
 
 
-def sibling(path: str, language: str, other: str) -> Path:
+def sibling(path: str | DataSource, language: str, other: str) -> Path:
     """``dir/train.en.gz`` -> ``dir/train.de.gz`` (the same name with the other language)."""
-    file = Path(path)
-    gz = ".gz" if file.name.lower().endswith(".gz") else ""
-    stem = file.name[:len(file.name) - len(gz) - len(language) - 1]
-    return file.with_name(f"{stem}.{other}{gz}")
+    source = as_source(path)
+    file = Path(source.path)
+    compression = source.compression
+    stem = file.name[:len(file.name) - len(compression) - len(language) - 1]
+    return file.with_name(f"{stem}.{other}{compression}")
 
 
-def read_lines(path: str | Path) -> list[str]:
-    """Lines of a UTF-8 text file, gzipped or not. Only ``\\n`` ends a line, so stray Unicode line
+def read_lines(path: str | Path | DataSource) -> list[str]:
+    """Lines of a UTF-8 text file, compressed or not. Only ``\\n`` ends a line, so stray Unicode line
     separators inside a sentence cannot shift the alignment."""
-    opener = gzip.open if str(path).lower().endswith(".gz") else open
-    try:
-        with opener(path, "rt", encoding="utf-8-sig", newline="") as handle:
-            text = handle.read()
-    except UnicodeDecodeError as exc:
-        raise TlzooError(f"{path}: not UTF-8 text (byte {exc.start}); expected one sentence per "
-                         f"line") from exc
-    except (OSError, EOFError) as exc:
-        raise TlzooError(f"{path}: cannot be read ({exc})") from exc
-    lines = text.split("\n")
-    if lines and lines[-1] == "":
-        lines.pop()
-    return [line.rstrip("\r") for line in lines]
+    return [line.removesuffix("\n").rstrip("\r")
+            for _, line in as_source(str(path)).lines("one sentence per line")]
 
 
-def read_aligned(path: str, source_lang: str, target_lang: str) -> dict[str, list[str]]:
+class ParallelTextReader:
+    """The ``parallel-text`` format: NAME.SRC and NAME.TGT side by side, one sentence per line (any
+    extension that is a language code); the translation task picks it for a file named by a language."""
+
+    name: ClassVar[str] = "parallel-text"
+    extensions: ClassVar[tuple[str, ...]] = ()
+    produces: ClassVar[str] = "parallel"
+
+    def read(self, source: DataSource, source_lang: str = "en", target_lang: str = "de") -> Any:
+        from datasets import Dataset
+
+        return Dataset.from_dict(read_aligned(source, source_lang, target_lang))
+
+
+def read_aligned(path: str | DataSource, source_lang: str, target_lang: str) -> dict[str, list[str]]:
     language = text_language(path)
+    if language not in (source_lang, target_lang):
+        raise TlzooError(f"{path}: the file's language suffix {language!r} matches neither --source-lang "
+                         f"{source_lang!r} nor --target-lang {target_lang!r}; name aligned text files "
+                         f"NAME.{source_lang} and NAME.{target_lang}")
     other = target_lang if language == source_lang else source_lang
-    pair = Path(path), sibling(path, language, other)
+    pair = Path(str(path)), sibling(path, language, other)
     if not pair[1].is_file():
         raise TlzooError(f"{path} is the {language} side of a parallel corpus, but its {other} side "
                          f"{pair[1]} does not exist; put both files side by side")
@@ -70,7 +81,8 @@ def read_aligned(path: str, source_lang: str, target_lang: str) -> dict[str, lis
     return {"source": sources, "target": targets}
 
 
-def _columns(table: Any, path: str, source_lang: str, target_lang: str) -> tuple[list[Any], list[Any]]:
+def _columns(table: Any, path: DataSource, source_lang: str, target_lang: str,
+             positional: bool) -> tuple[list[Any], list[Any]]:
     names = table.column_names
     if "translation" in names:
         rows = table["translation"]
@@ -78,37 +90,41 @@ def _columns(table: Any, path: str, source_lang: str, target_lang: str) -> tuple
     for source, target in ((source_lang, target_lang), ("source", "target")):
         if source in names and target in names:
             return table[source], table[target]
-    if len(names) == 2 and file_format(path) in ("csv", "tsv"):
+    if len(names) == 2 and positional:
         return table[names[0]], table[names[1]]
     raise TlzooError(f"{path}: no translation pairs found; expected a 'translation' object per line, columns "
                      f"named {source_lang!r} and {target_lang!r} (or 'source' and 'target'), or exactly two "
                      f"columns; the file has {', '.join(map(repr, names))} (set --source-lang/--target-lang)")
 
 
-def read_table_pairs(path: str, source_lang: str, target_lang: str) -> dict[str, list[str]]:
-    table = read_table(path)
-    sources, targets = _columns(table, path, source_lang, target_lang)
-    first = 2 if file_format(path) in ("csv", "tsv") else 1
+def read_table_pairs(path: DataSource, reader: Any, source_lang: str, target_lang: str) -> dict[str, list[str]]:
+    table = reader.read(path)
+    sources, targets = _columns(table, path, source_lang, target_lang, reader.name in ("csv", "tsv"))
     for index, (source, target) in enumerate(zip(sources, targets, strict=True)):
         for language, value in ((source_lang, source), (target_lang, target)):
             if not isinstance(value, str):
-                raise TlzooError(f"{path}, line {first + index}: the {language} text is {value!r}; expected "
+                raise TlzooError(f"{path.where(index)}: the {language} text is {value!r}; expected "
                                  f"a string (set --source-lang/--target-lang to the file's language codes)")
     return {"source": list(sources), "target": list(targets)}
 
 
-def read_parallel(path: str, source_lang: str, target_lang: str) -> Any:
+def read_parallel(path: str | DataSource, source_lang: str, target_lang: str) -> Any:
     """A ``datasets.Dataset`` with ``source``, ``target`` and ``references`` (the target, alone)."""
     from datasets import Dataset
 
-    language = text_language(path)
-    if language in (source_lang, target_lang):
-        columns = read_aligned(path, source_lang, target_lang)
-    elif language and f".{language.lower()}" not in FORMATS:
-        raise TlzooError(f"{path}: the file's language suffix {language!r} matches neither --source-lang "
-                         f"{source_lang!r} nor --target-lang {target_lang!r}; expected aligned text files "
-                         f"NAME.{source_lang} and NAME.{target_lang} side by side (or set --source-lang/"
-                         f"--target-lang to the files' languages), or a {'/'.join(FORMATS)} table")
+    source = as_source(path)
+    named = text_language(source) in (source_lang, target_lang)
+    try:
+        reader = source.reader(ACCEPTS, fallback="parallel-text" if named else None)
+    except TlzooError:
+        if source.format or source.is_hub:
+            raise
+        raise TlzooError(f"{path}: the file's language suffix {text_language(source)!r} matches neither "
+                         f"--source-lang {source_lang!r} nor --target-lang {target_lang!r}; expected aligned text "
+                         f"files NAME.{source_lang} and NAME.{target_lang} side by side (or set --source-lang/"
+                         f"--target-lang to the files' languages), or a .csv/.tsv/.json/.jsonl table") from None
+    if reader.produces == "parallel":
+        columns = reader.read(source, source_lang=source_lang, target_lang=target_lang).to_dict()
     else:
-        columns = read_table_pairs(path, source_lang, target_lang)
+        columns = read_table_pairs(source, reader, source_lang, target_lang)
     return Dataset.from_dict({**columns, "references": [[t] for t in columns["target"]]})

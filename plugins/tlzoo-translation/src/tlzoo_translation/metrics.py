@@ -14,7 +14,7 @@ TOKENIZERS = {"zh": "zh", "ja": "char", "ko": "char", "th": "char"}
 class TranslationScores:
     """``bleu`` (primary) and ``chrf``, 0-100, with their signatures, plus output length and diversity."""
 
-    name, primary, greater_is_better = "sacrebleu", "bleu", True
+    name, primary, greater_is_better, consumes = "sacrebleu", "bleu", True, "text"
 
     def __init__(self, target_lang: str = "") -> None:
         self.tokenize = TOKENIZERS.get(target_lang, "13a")

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from tlzoo.seq2seq.task import Seq2SeqOptions, Seq2SeqTask
 from tlzoo.task import TaskOptions
 from tlzoo_translation.data import read_parallel
-from tlzoo_translation.metrics import TranslationScores
 
 LANGUAGES = {"en": "English", "de": "German", "fr": "French", "es": "Spanish", "it": "Italian",
              "pt": "Portuguese", "nl": "Dutch", "ro": "Romanian", "cs": "Czech", "pl": "Polish",
@@ -34,6 +33,7 @@ class TranslationTask(Seq2SeqTask):
     name = "translation"
     options_class: ClassVar[type[TaskOptions]] = TranslationOptions
     primary_metric = "bleu"
+    metrics = ("sacrebleu",)
     output_key = "translation"
     default_backbone = "smollm2-135m"
     default_hparams: Mapping[str, Any] = {"learning_rate": 1e-4, "epochs": 3, "batch_size": 16,
@@ -59,6 +59,5 @@ class TranslationTask(Seq2SeqTask):
     def load_split(self, path: str, split: str) -> Any:
         return read_parallel(path, self.options.source_lang, self.options.target_lang)
 
-    def compute_metrics(self, predictions: Sequence[Any], references: Sequence[Any],
-                        state: Mapping[str, Any]) -> dict[str, Any]:
-        return TranslationScores(self.options.target_lang).compute(predictions, references)
+    def metric_options(self, state: Mapping[str, Any]) -> dict[str, Any]:
+        return {"target_lang": self.options.target_lang}
