@@ -37,10 +37,10 @@ from typing import Any
 from common import WORK, entry, machine, publish, require_shared, run_job
 
 BUDGET_MINUTES = 12.0
-SETTINGS = {"precision": "fp32", "seed": 42, "epochs": 5, "generation_max_new_tokens": 64,
+SETTINGS = {"precision": "fp32", "seed": 42, "epochs": 5, "max_new_tokens": 64,
             "generation_num_beams": 1}
 """Shared by every run; ``epochs`` only sets the learning-rate schedule: the budget ends training."""
-QUICK = {"max_train_samples": 32, "max_eval_samples": 8, "max_steps": 2, "generation_max_new_tokens": 8}
+QUICK = {"max_train_samples": 32, "max_eval_samples": 8, "max_steps": 2, "max_new_tokens": 8}
 """--quick: a few examples and steps, only to check that the script runs end to end."""
 ROUTES = {"minilm-l6+minilm-l6": "2. BERT2BERT (MiniLM x2)", "smollm2-135m": "3. decoder LM (SmolLM2-135M)"}
 SCRATCH = "bart-scratch"
@@ -244,7 +244,7 @@ def render(r: dict[str, Any]) -> str:
         "## Sequence to sequence: translation (Multi30k en-de) and summarization (SciTLDR)", "",
         f"Each backbone route fine-tuned through `tlzoo train` for {r['budget_minutes']:g} minutes of training per "
         f"task (evaluation not counted) with the task's default hyper-parameters, {settings['precision']}, seed "
-        f"{settings['seed']}, greedy generation of at most {settings['generation_max_new_tokens']} tokens. Machine: "
+        f"{settings['seed']}, greedy generation of at most {settings['max_new_tokens']} tokens. Machine: "
         f"{r['machine']['cpus']} CPUs, {r['machine']['date']}, load average {r['machine']['load_average_at_start']} "
         f"at the start.{quick}", "",
         "Translation, Multi30k test_2016_flickr (1,000 pairs), sacreBLEU signature "

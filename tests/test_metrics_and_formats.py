@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from tlzoo.api import Dataset, Metric, TlzooError
-from tlzoo.catalog import registry
+from tlzoo.plugins import registry
 from tlzoo.data.source import DataSource
 from tlzoo.engine.data import read_split
 from tlzoo.engine.run import task_class

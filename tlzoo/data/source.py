@@ -103,7 +103,7 @@ class DataSource:
         table readers; else ``fallback``. ``accepts`` are the row kinds (``produces``) the task reads:
         a reader of another kind is an error listing the formats that fit.
         """
-        from tlzoo.catalog import registry
+        from tlzoo.plugins import registry
 
         specs = registry().specs("dataset")
         fitting = [s for s in specs if s.metadata.get("produces") in accepts]

@@ -20,7 +20,7 @@ from tlzoo.api import Spec, TlzooError
 def resolve_metrics(task: Any, extra: Sequence[str] = ()) -> list[Spec]:
     """The specs of the task's own metrics, then of ``extra``; a name that does not fit the task is an
     error listing the metrics that do."""
-    from tlzoo.catalog import registry
+    from tlzoo.plugins import registry
 
     catalog = registry()
     kind = task.metric_kind
