@@ -16,11 +16,11 @@ from pathlib import Path
 import pytest
 
 from tlzoo.api import Dataset, Metric, TlzooError
-from tlzoo.plugins import registry
 from tlzoo.data.source import DataSource
 from tlzoo.engine.data import read_split
 from tlzoo.engine.run import task_class
 from tlzoo.metrics.compute import resolve_metrics
+from tlzoo.plugins import registry
 from tlzoo.testing.fakes import write_distribution
 
 FIXTURES = Path(__file__).parent / "fixture_plugins"
