@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from tlzoo.api import TlzooError
+
+
+@dataclass
+class Report:
+    """Predictions, and for each input whether it was cut to the model's maximum length."""
+
+    predictions: list[dict[str, Any]]
+    truncated: list[bool]
 
 
 class Predictor:
@@ -56,12 +65,18 @@ class Predictor:
 
         return min(self.config.max_length, _model_limit(self.tokenizer))
 
-    def predict(self, inputs: str | Mapping[str, Any] | Sequence[Any],
-                batch_size: int | None = None) -> list[dict[str, Any]]:
+    def predict(self, inputs: str | Mapping[str, Any] | Sequence[Any], batch_size: int | None = None,
+                generation: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
         """One prediction (a JSON-ready dict) per input, in order: strings or dicts in the task's input schema.
 
         A single string or dict is one input (the result is still a list, of one prediction).
+        ``generation`` overrides the model's generation settings (``max_new_tokens``, ``num_beams``).
         """
+        return self.predict_report(inputs, batch_size, generation).predictions
+
+    def predict_report(self, inputs: str | Mapping[str, Any] | Sequence[Any], batch_size: int | None = None,
+                       generation: Mapping[str, Any] | None = None) -> Report:
+        """Like :meth:`predict`, with which inputs were truncated to the model's length (as the server reports)."""
         from tlzoo.engine.data import tokenize
         from tlzoo.engine.inference import run_forward
 
@@ -70,13 +85,16 @@ class Predictor:
         elif not isinstance(inputs, Sequence):
             raise TlzooError(f"predict() takes a string, a dict or a list of them, not {type(inputs).__name__}")
         if not inputs:
-            return []
+            return Report([], [])
         examples = self.task.inputs_to_examples(list(inputs))
         features = tokenize(self.task, examples, self.tokenizer, self.state, self.max_length, False, "tokenising")
+        settings = {**self.config.generation(), **(generation or {})}
         outputs = run_forward(self.task, self.model, features, self.collator,
-                              batch_size or self.config.eval_batch_size, self.config.generation(), device=self.device)
+                              batch_size or self.config.eval_batch_size, settings, device=self.device)
         predictions = self.task.postprocess(outputs, features, examples, self.state)
-        return [self.task.format_prediction(p, self.state) for p in predictions]
+        cut = (list(features["truncated"]) if "truncated" in features.column_names and len(features) == len(examples)
+               else [False] * len(examples))  # windowed tasks (NER, QA) cut nothing
+        return Report([self.task.format_prediction(p, self.state) for p in predictions], [bool(c) for c in cut])
 
     def evaluate(self, path: str, batch_size: int | None = None) -> dict[str, Any]:
         """The task's metrics on a labelled file in the training format."""

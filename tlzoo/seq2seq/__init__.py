@@ -5,3 +5,12 @@ source and target for the three backbone kinds, padding and label masking, gener
 evaluation and prediction. A task subclass adds only its data reader, its wording of the
 instruction and its metrics. This package imports nothing heavy at import time.
 """
+
+GENERATION_PARAMETERS = {
+    "max_new_tokens": {"type": "int", "ge": 1, "le": 512,
+                       "description": "Generate at most this many tokens (default: the model's setting)."},
+    "num_beams": {"type": "int", "ge": 1, "le": 8,
+                  "description": "Beam size; 1 is greedy decoding (default: the model's setting)."},
+}
+"""Prediction options of the text-generation tasks (spec metadata ``"parameters"``): generation settings
+that override, per request, the ones the model was trained with (``TrainConfig.generation()``)."""
