@@ -25,3 +25,44 @@ def tiny_options(sample: dict[str, str], tmp_path: Path) -> dict:
     return {"backbone": "tiny-bert", "train": sample["train"], "validation": sample["validation"],
             "output": str(tmp_path / "run"), "max_steps": 12, "learning_rate": 3e-3, "batch_size": 16,
             "quiet": True, "seed": 0, "logging_steps": 1, "warmup_ratio": 0.0}
+
+
+# -- tlzoo serve: tiny models of several tasks, and real servers in subprocesses ------------------------
+
+@pytest.fixture(scope="session")
+def serve_models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """Folders of tiny models trained for two steps: classification, ner, extractive-qa, translation."""
+    from tlzoo_classification.sample import paths as classification
+    from tlzoo_ner.sample import paths as ner
+    from tlzoo_qa.sample import paths as qa
+    from tlzoo_translation.sample import paths as translation
+
+    import tlzoo
+
+    root = tmp_path_factory.mktemp("serve-models")
+    folders = {}
+    for task, paths, backbone in (("classification", classification, "tiny-bert"), ("ner", ner, "tiny-bert"),
+                                  ("extractive-qa", qa, "tiny-bert"), ("translation", translation, "tiny-bart")):
+        data = paths()
+        folders[task] = str(root / task)
+        tlzoo.train(task, backbone=backbone, train=data["train"], validation=data.get("validation"),
+                    output=folders[task], max_steps=2, batch_size=8, quiet=True, seed=0)
+    return folders
+
+
+@pytest.fixture
+def serve():
+    """``serve(*args, env=None)`` starts ``tlzoo serve ARGS`` on a free loopback port and waits for /ready;
+    returns the running server (``.url``, ``.process``, ``.stop()``). Servers still running are stopped."""
+    from tlzoo.testing.serving import Server
+
+    servers: list[Server] = []
+
+    def start(*args: str, env: dict[str, str] | None = None) -> Server:
+        servers.append(Server(list(args), env))
+        return servers[-1]
+
+    yield start
+    for server in servers:
+        server.stop()
+

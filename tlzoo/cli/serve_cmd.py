@@ -48,6 +48,7 @@ def serve_command(models: tuple[str, ...], host: str, port: int, log_level: str,
 
     from tlzoo.serve.app import create_app
 
+    _log_to_stderr(log_level)
     failures: list[str] = []
     server: Any = None
 
@@ -72,6 +73,20 @@ def serve_command(models: tuple[str, ...], host: str, port: int, log_level: str,
         raise TlzooError(failures[0])
     if not server.started:
         raise TlzooError(f"could not serve on {host}:{port} (see the message above)")
+
+
+def _log_to_stderr(level: str) -> None:
+    """The server's own messages (models loaded, requests answered at shutdown) beside uvicorn's."""
+    import logging
+
+    from uvicorn.logging import DefaultFormatter
+
+    handler = logging.StreamHandler()
+    handler.setFormatter(DefaultFormatter("%(levelprefix)s %(message)s"))
+    logger = logging.getLogger("tlzoo.serve")
+    logger.addHandler(handler)
+    logger.setLevel(level.upper())
+    logger.propagate = False
 
 
 COMMANDS = [serve_command]

@@ -117,6 +117,7 @@ def create_app(models: Sequence[str], *, batch_size: int = DEFAULTS["batch_size"
         threading.Thread(target=state.load, name="tlzoo-serve-load", daemon=True).start()
         yield
         await asyncio.to_thread(state.close)  # answers whatever is still queued
+        logger.info("stopped after answering %d prediction requests", state.metrics.total())
 
     app = FastAPI(title="tlzoo serve", version=__version__, lifespan=lifespan,
                   description="Predictions from fine-tuned tlzoo models: " + ", ".join(
@@ -141,10 +142,13 @@ def _add_handlers(app: FastAPI, state: ServeState) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-        model = state.models.get(request.path_params.get("name", "")) or _only(state)
-        names = model.schema.names() if model else {"inputs", "parameters"}
-        expected = model.schema.describe_input() if model else "an input"
-        return error_response(422, validation_message(exc.errors(), names, expected), "validation")
+        model = _model_at(state, request.url.path)
+        if model is None:
+            return error_response(422, validation_message(exc.errors(), {"inputs", "parameters"}, "an input"),
+                                  "validation")
+        schema = model.schema
+        message = validation_message(exc.errors(), schema.names(), schema.describe_input(), schema.parameters)
+        return error_response(422, message, "validation")
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -156,7 +160,11 @@ def _add_handlers(app: FastAPI, state: ServeState) -> None:
         return error_response(500, "internal error; the server log has the details", "internal")
 
 
-def _only(state: ServeState) -> ServedModel | None:
+def _model_at(state: ServeState, path: str) -> ServedModel | None:
+    """The served model a prediction path names (``/models/NAME/predict``; ``/predict`` for a single one)."""
+    parts = path.strip("/").split("/")
+    if len(parts) == 3 and parts[0] == "models":
+        return state.models.get(parts[1])
     return next(iter(state.models.values())) if len(state.models) == 1 else None
 
 
@@ -194,6 +202,12 @@ def _add_routes(app: FastAPI, state: ServeState) -> None:
         _add_predict_route(app, state, model, f"/models/{model.name}/predict")
     if len(state.models) == 1:
         _add_predict_route(app, state, next(iter(state.models.values())), "/predict")
+
+    else:
+        @app.post("/predict", include_in_schema=False)
+        async def which() -> None:
+            raise ApiError(404, f"{len(state.models)} models are served: POST /models/NAME/predict with NAME one "
+                                f"of {', '.join(state.models)}", "not_found")
 
     @app.post("/models/{name}/predict", include_in_schema=False)
     async def unknown(name: str) -> None:
@@ -269,9 +283,8 @@ class _Accounting:
         if scope["type"] != "http" or not path.endswith("/predict") or scope.get("method") != "POST":
             await self.app(scope, receive, send)
             return
-        parts = path.strip("/").split("/")
-        name = parts[1] if len(parts) == 3 and parts[0] == "models" else next(iter(self.state.models), "")
-        name = name if name in self.state.models else "(unknown)"
+        model = _model_at(self.state, path)
+        name = model.name if model else "(unknown)"
         started, status = time.perf_counter(), 500
         headers = [(k, v) for k, v in scope.get("headers") or [] if k != b"content-type"]
         scope = {**scope, "headers": [*headers, (b"content-type", b"application/json")]}

@@ -29,32 +29,41 @@ def error_response(status: int, message: str, kind: str, headers: Mapping[str, s
     return JSONResponse({"error": message, "error_type": kind}, status_code=status, headers=dict(headers or {}))
 
 
-def validation_message(errors: Iterable[Mapping[str, Any]], names: set[str], expected: str) -> str:
+_BODY = '{"inputs": ..., "parameters": {...}}'
+
+
+def validation_message(errors: Iterable[Mapping[str, Any]], names: set[str], expected: str,
+                       parameters: Iterable[str] = ()) -> str:
     """One line naming the field of the most specific pydantic error, and what was expected there.
 
     Union members add their type names to an error's location; only real field names and list
     indexes are kept, so ``inputs[1].context`` reads as the client wrote it.
     """
-    best: tuple[int, str, str] | None = None
+    best: tuple[int, list[Any], Mapping[str, Any]] | None = None
     for error in errors:
-        parts = [p for p in error.get("loc", ()) if isinstance(p, int) or p in names]
-        if parts and parts[0] == "body":
-            parts = parts[1:]
-        where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in parts).lstrip(".") or "body"
-        message = str(error.get("msg", "invalid"))
-        if error.get("type") == "json_invalid":
-            message = "not valid JSON" + (f" ({error['ctx']['error']})" if error.get("ctx") else "")
-            where = "body"
+        loc = list(error.get("loc", ()))
+        parts = [p for p in loc if isinstance(p, int) or p in names]
+        if error.get("type") == "extra_forbidden" and loc:
+            parts.append(loc[-1])  # the unknown field itself
         depth = len(parts) - (error.get("type") in ("list_type", "string_type", "tuple_type", "model_type"))
         if best is None or depth > best[0]:
-            best = (depth, where, message)
+            best = (depth, parts, error)
     if best is None:
         return "invalid request"
-    _, where, message = best
-    hint = f"; each input is {expected}" if where.startswith("inputs") else ""
+    _, parts, error = best
+    where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in parts).lstrip(".") or "body"
+    message = str(error.get("msg", "invalid"))
+    if error.get("type") == "json_invalid":
+        detail = (error.get("ctx") or {}).get("error")
+        return f"body: not valid JSON{f' ({detail})' if detail else ''}; expected {_BODY}"
+    if error.get("type") == "extra_forbidden":
+        message = "unknown field"
     if where == "body":
-        hint = '; expected a JSON object {"inputs": ..., "parameters": {...}}'
-    return f"{where}: {message}{hint}"
+        return f"body: {message}; expected a JSON object {_BODY}"
+    if where.startswith("parameters"):
+        known = ", ".join(parameters) or "none"
+        return f"{where}: {message}; this model's parameters: {known}"
+    return f"{where}: {message}; each input is {expected}"
 
 
 class BodyLimit:
@@ -93,7 +102,7 @@ class BodyLimit:
 
     async def _refuse(self, send: Send) -> None:
         mb = self.max_bytes / 2**20
-        body = json.dumps({"error": f"request body over the limit of {mb:g} MB (--max-body-mb)",
+        body = json.dumps({"error": f"request body over the limit of {mb:.3g} MB (--max-body-mb)",
                            "error_type": "payload_too_large"}).encode()
         await send({"type": "http.response.start", "status": 413,
                     "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),

@@ -36,5 +36,10 @@ class Metrics:
         self.requests.labels(model, str(status)).inc()
         self.latency.labels(model).observe(seconds)
 
+    def total(self) -> int:
+        """Prediction requests answered so far, whatever their status."""
+        return int(sum(sample.value for metric in self.requests.collect() for sample in metric.samples
+                       if sample.name.endswith("_total")))
+
     def text(self) -> bytes:
         return generate_latest(self.registry)
