@@ -198,3 +198,28 @@ def test_the_app_factory_runs_under_gunicorn_with_two_workers(serve_models) -> N
         output, _ = process.communicate(timeout=30)
     assert len(set(re.findall(r"Booting worker with pid: (\d+)", output))) == 2, output[-2000:]
     assert process.returncode == 0, output[-2000:]
+
+
+def test_listing_and_help_import_no_serving_dependency_and_a_missing_extra_says_what_to_install() -> None:
+    for args in (["--help"], ["list"], ["serve", "--help"]):
+        result = subprocess.run([sys.executable, "-X", "importtime", "-m", "tlzoo", *args], capture_output=True,
+                                text=True, timeout=120)
+        imported = {line.split("|")[-1].strip().split(".")[0] for line in result.stderr.splitlines()
+                    if line.startswith("import time:")}
+        assert result.returncode == 0 and imported, result.stderr[-1000:]
+        assert not imported & {"fastapi", "uvicorn", "prometheus_client", "starlette", "torch"}, args
+    blocked = ("import sys; sys.modules['fastapi'] = None; sys.argv = ['tlzoo', 'serve', 'somewhere']; "
+               "from tlzoo.cli.main import main; main()")
+    result = subprocess.run([sys.executable, "-c", blocked], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1
+    assert result.stderr.strip() == "error: serving needs fastapi: install tlzoo[serve] (pip install 'tlzoo[serve]')"
+
+
+def test_a_bad_folder_is_one_line_before_anything_binds(tmp_path) -> None:
+    result = subprocess.run([sys.executable, "-m", "tlzoo", "serve", str(tmp_path / "missing")], capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 1 and result.stderr.startswith("error: ") and len(result.stderr.splitlines()) == 1
+    assert "missing" in result.stderr
+    result = subprocess.run([sys.executable, "-m", "tlzoo", "serve", f"a b={tmp_path}"], capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 1 and "model name 'a b'" in result.stderr

@@ -6,7 +6,7 @@ the ``tlzoo[serve]`` extra; importing this package does not, so a missing extra 
 
 from __future__ import annotations
 
-import importlib.util
+import importlib
 from typing import TYPE_CHECKING, Any
 
 from tlzoo.api import TlzooError
@@ -21,7 +21,12 @@ EXTRA_MODULES = ("fastapi", "uvicorn", "prometheus_client")
 
 def require_extra() -> None:
     """Raise one clear error when the ``serve`` extra is not installed."""
-    missing = [name for name in EXTRA_MODULES if importlib.util.find_spec(name) is None]
+    missing = []
+    for name in EXTRA_MODULES:
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            missing.append(name)
     if missing:
         raise TlzooError(f"serving needs {', '.join(missing)}: install tlzoo[serve] "
                          f"(pip install 'tlzoo[serve]')")
