@@ -223,3 +223,26 @@ def test_a_bad_folder_is_one_line_before_anything_binds(tmp_path) -> None:
     result = subprocess.run([sys.executable, "-m", "tlzoo", "serve", f"a b={tmp_path}"], capture_output=True,
                             text=True, timeout=120)
     assert result.returncode == 1 and "model name 'a b'" in result.stderr
+
+
+def test_tokenizing_in_memory_inputs_does_not_pickle_the_tokenizer(monkeypatch, serve_models) -> None:
+    """Serving latency: datasets' fingerprint pickles the whole tokenizer (0.1-1 s) on every predict call,
+    for a cache that in-memory inputs never have."""
+    from functools import partial
+
+    from datasets.fingerprint import Hasher
+
+    import tlzoo
+
+    predictor = tlzoo.load(serve_models["classification"])
+    hash_value = Hasher.hash
+    pickled: list[object] = []
+
+    def spy(cls, value):  # datasets swallows errors raised here, so record instead
+        if isinstance(value, partial):
+            pickled.append(value)
+        return hash_value(value)
+
+    monkeypatch.setattr(Hasher, "hash", classmethod(spy))
+    assert predictor.predict(["fine", "bad"])[1]["label"] in ("negative", "positive")
+    assert not pickled, "the preprocessing function (and its tokenizer) was pickled"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import math
+import secrets
 from collections.abc import Iterator, Sequence
 from functools import partial
 from pathlib import Path
@@ -57,8 +58,11 @@ def tokenize(task: Any, dataset: Any, tokenizer: Any, state: dict, max_length: i
     if not hasattr(dataset, "__len__"):  # a stream: tokenised lazily as batches are drawn
         mapped = dataset.map(function, batched=True, remove_columns=dataset.column_names)
         return mapped._resolve_features()  # column names (from the first rows) for the model's inputs
+    # An in-memory dataset (prediction inputs, tables read into memory) has no cache to look up, so the
+    # fingerprint that datasets computes by pickling the tokenizer (~0.1-1 s a call) would be pure waste.
+    unhashed = {} if dataset.cache_files else {"new_fingerprint": secrets.token_hex(16)}
     features = dataset.map(function, batched=True, remove_columns=dataset.column_names, desc=desc,
-                           load_from_cache_file=True)
+                           load_from_cache_file=True, **unhashed)
     if "truncated" in features.column_names:
         cut = sum(features["truncated"])
         if cut:
