@@ -306,7 +306,8 @@ def render(r: dict[str, Any]) -> str:
     sst2 = r["models"]["sst2"]["metrics"] or {}
     mode = " (QUICK SMOKE RUN: not a measurement)" if r["quick"] else ""
     return "\n".join([
-        f"## Serving (`tlzoo serve` vs FastAPI + `transformers.pipeline`){mode}", "",
+        "## Serving", "",
+        f"`tlzoo serve` against a hand-written FastAPI + uvicorn + `transformers.pipeline` sync server{mode}. "
         f"Closed loop, loopback, {r['seconds']:g} s per level after {r['warmup']:g} s of warm-up, one input per "
         f"request; SST-2 classifier from the SST-2 recipe (dev accuracy {sst2.get('accuracy', float('nan')):.4f}). "
         f"Machine: {r['machine']['cpus']} CPUs, {r['machine']['date']}, load average "
