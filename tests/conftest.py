@@ -50,6 +50,20 @@ def serve_models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     return folders
 
 
+@pytest.fixture(scope="session")
+def served(serve_models: dict[str, str]):
+    """One server for the session's read-only tests: classification, ner, qa (extractive-qa), translation.
+    Stopped with SIGINT at the end, which must exit 0."""
+    import signal
+
+    from tlzoo.testing.serving import Server
+
+    running = Server([serve_models["classification"], f"ner={serve_models['ner']}",
+                      f"qa={serve_models['extractive-qa']}", serve_models["translation"]])
+    yield running
+    assert running.stop(signal.SIGINT) == 0, running.log()[-2000:]
+
+
 @pytest.fixture
 def serve():
     """``serve(*args, env=None)`` starts ``tlzoo serve ARGS`` on a free loopback port and waits for /ready;

@@ -17,18 +17,9 @@ import pytest
 pytest.importorskip("fastapi", reason="tlzoo[serve] is not installed (make install adds it)")
 
 
-def _served(serve_models: dict[str, str]) -> list[str]:
-    return [serve_models["classification"], f"ner={serve_models['ner']}", f"qa={serve_models['extractive-qa']}",
-            serve_models["translation"]]
-
-
-@pytest.fixture(scope="module")
-def server(serve_models: dict[str, str]):
-    from tlzoo.testing.serving import Server
-
-    running = Server(_served(serve_models))
-    yield running
-    assert running.stop(signal.SIGINT) == 0, running.log()[-2000:]
+@pytest.fixture
+def server(served):
+    return served
 
 
 def test_every_task_answers_with_typed_predictions(server) -> None:
@@ -79,35 +70,47 @@ def test_metrics_are_prometheus_text(server) -> None:
 
 
 def test_every_bad_request_gets_a_clear_error_and_the_server_keeps_serving(serve_models, serve) -> None:
-    running = serve(serve_models["classification"], f"qa={serve_models['extractive-qa']}",
-                    "--max-batch", "4", "--max-body-mb", "0.01")
+    running = serve(serve_models["classification"], f"qa={serve_models['extractive-qa']}", "--max-batch", "4",
+                    "--max-body-mb", "0.01", env={"TLZOO_API_KEY": "s3cret"})
+    key = {"Authorization": "Bearer s3cret", "Content-Type": "application/json"}
     qa = "/models/qa/predict"
     cases = [
-        (running.request("POST", qa, '{"inputs": ', {"Content-Type": "application/json"}), 422, "not valid JSON"),
-        (running.request("POST", qa, json.dumps({"inputs": [{"question": "q", "context": "c"}, {"question": "q"}]})),
+        (running.request("POST", qa, '{"inputs": ', key), 422, "not valid JSON"),
+        (running.request("POST", qa, json.dumps({"inputs": [{"question": "q", "context": "c"}, {"question": "q"}]}),
+                         key),
          422, "inputs[1].context: Field required; each input is {\"question\": str, \"context\": str}"),
         (running.request("POST", qa, json.dumps({"inputs": {"question": "q", "context": "c"},
-                                                 "parameters": {"top_k": 2}})),
+                                                 "parameters": {"top_k": 2}}), key),
          422, "parameters.top_k: unknown field; this model's parameters: none"),
-        (running.request("POST", "/models/nope/predict", '{"inputs": "x"}'), 404,
+        (running.request("POST", "/models/nope/predict", '{"inputs": "x"}', key), 404,
          "no model named 'nope'; served: classification, qa"),
-        (running.request("POST", "/predict", '{"inputs": "x"}'), 404, "POST /models/NAME/predict"),
-        (running.request("POST", "/models/classification/predict", json.dumps({"inputs": "x" * 20000})), 413,
+        (running.request("POST", "/predict", '{"inputs": "x"}', key), 404, "POST /models/NAME/predict"),
+        (running.request("POST", "/models/classification/predict", json.dumps({"inputs": "x" * 20000}), key), 413,
          "over the limit of 0.01 MB"),
-        (running.request("POST", "/models/classification/predict", json.dumps({"inputs": ["x"] * 5})), 413,
+        (running.request("POST", "/models/classification/predict", json.dumps({"inputs": ["x"] * 5}), key), 413,
          "5 inputs in one request; at most 4 (--max-batch)"),
+        (running.request("POST", qa, json.dumps({"inputs": {"question": "q", "context": "c"}})), 401,
+         "missing or wrong API key"),
+        (running.request("POST", qa, json.dumps({"inputs": {"question": "q", "context": "c"}}),
+                         {"Authorization": "Bearer wrong"}), 401, "missing or wrong API key"),
     ]
     for (status, _, body), expected_status, expected in cases:
         error = json.loads(body)
         assert status == expected_status and expected in error["error"], (status, error)
         assert "Traceback" not in body.decode()
-    status, long = running.post("/models/classification/predict", {"inputs": ["word " * 1000, "short"]})
+    status, long = running.post("/models/classification/predict", {"inputs": ["word " * 1000, "short"]}, key)
     assert status == 200 and [p["truncated"] for p in long] == [True, False]
-    assert running.post("/models/classification/predict", {"inputs": "still serving"})[0] == 200
+    assert running.post("/models/classification/predict", {"inputs": "still serving"}, key)[0] == 200
+    assert running.get("/health")[0] == 200 and json.loads(running.get("/models")[1])[0]["auth"] is True
 
 
-def test_a_full_queue_answers_429_with_retry_after(serve_models, serve) -> None:
-    running = serve(serve_models["classification"], "--max-queue", "1", "--max-wait-ms", "300")
+def test_a_full_queue_answers_429_with_retry_after_and_cors_is_on_only_when_asked(serve_models, serve,
+                                                                                   server) -> None:
+    running = serve(serve_models["classification"], "--max-queue", "1", "--max-wait-ms", "300",
+                    "--cors-origin", "http://example.org")
+    origin = {"Origin": "http://example.org"}
+    assert running.request("GET", "/models", headers=origin)[1]["access-control-allow-origin"] == "http://example.org"
+    assert "access-control-allow-origin" not in server.request("GET", "/models", headers=origin)[1]
 
     def one(_: int) -> tuple[int, dict[str, str]]:
         status, headers, _ = running.request("POST", "/predict", '{"inputs": "x"}')
@@ -118,18 +121,6 @@ def test_a_full_queue_answers_429_with_retry_after(serve_models, serve) -> None:
     statuses = sorted(status for status, _ in results)
     assert 200 in statuses and 429 in statuses and set(statuses) <= {200, 429}, statuses
     assert all(headers.get("retry-after") == "1" for status, headers in results if status == 429)
-
-
-def test_api_key_from_the_environment_and_cors_only_when_asked(serve_models, serve, server) -> None:
-    running = serve(serve_models["classification"], "--cors-origin", "http://example.org",
-                    env={"TLZOO_API_KEY": "s3cret"})
-    assert running.post("/predict", {"inputs": "x"})[0] == 401
-    assert running.post("/predict", {"inputs": "x"}, {"Authorization": "Bearer wrong"})[0] == 401
-    assert running.post("/predict", {"inputs": "x"}, {"Authorization": "Bearer s3cret"})[0] == 200
-    assert running.get("/health")[0] == 200 and json.loads(running.get("/models")[1])[0]["auth"] is True
-    origin = {"Origin": "http://example.org"}
-    assert running.request("GET", "/models", headers=origin)[1]["access-control-allow-origin"] == "http://example.org"
-    assert "access-control-allow-origin" not in server.request("GET", "/models", headers=origin)[1]
 
 
 def test_sigterm_under_load_answers_every_accepted_request_and_exits_0(serve_models, serve) -> None:

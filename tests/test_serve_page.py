@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 from pathlib import Path
 
 import pytest
@@ -27,14 +26,9 @@ pytestmark = pytest.mark.skipif(
            "run 'make browser' as root (apt-get install chromium chromium-driver)")
 
 
-@pytest.fixture(scope="module")
-def server(serve_models: dict[str, str]):
-    from tlzoo.testing.serving import Server
-
-    running = Server([f"sentiment={serve_models['classification']}", f"ner={serve_models['ner']}",
-                      f"qa={serve_models['extractive-qa']}", serve_models["translation"]])
-    yield running
-    running.stop(signal.SIGTERM)
+@pytest.fixture
+def server(served):
+    return served
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +62,7 @@ def _run(browser, fields: dict[str, str], wait_for: str) -> None:
 def test_classification_shows_label_bars_and_the_model_card(server, browser, shots: Path) -> None:
     browser.get(server.url + "/")
     WebDriverWait(browser, 20).until(expected_conditions.presence_of_element_located((By.ID, "field-text")))
-    assert "sentiment" in browser.find_element(By.CSS_SELECTOR, "nav button.active").text
+    assert "classification" in browser.find_element(By.CSS_SELECTOR, "nav button.active").text
     card = browser.find_element(By.ID, "card").text
     assert "classification" in card and "tiny-bert" in card and "accuracy" in card
     assert browser.find_element(By.ID, "field-text_pair").get_attribute("id")  # the optional pair field
