@@ -298,7 +298,8 @@ def render(r: dict[str, Any]) -> str:
             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for model, runs in r["runs"].items():
         for server, run in runs.items():
-            label = labels.get(server, f"tlzoo serve --max-wait-ms {server.removeprefix('tlzoo_wait_').removesuffix('ms')}")
+            wait = server.removeprefix("tlzoo_wait_").removesuffix("ms")
+            label = labels.get(server, f"tlzoo serve --max-wait-ms {wait}")
             for x in run["levels"]:
                 rows.append(f"| {model} | {label} | {x['clients']} | {x['rps']:.1f} | {x['p50_ms']:.1f} | "
                             f"{x['p90_ms']:.1f} | {x['p99_ms']:.1f} | {x['errors']} | {x['lost']} | "

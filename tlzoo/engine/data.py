@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import math
-import secrets
 from collections.abc import Iterator, Sequence
 from functools import partial
 from pathlib import Path
@@ -50,6 +49,9 @@ def read_split(task: Any, path: str, split: str, limit: int = 0, streaming: bool
         dataset = dataset.select(range(limit))
     return dataset
 
+_ONE_BATCH = 1000
+"""``datasets.map``'s default batch size: up to this many rows it calls the function once."""
+
 
 def tokenize(task: Any, dataset: Any, tokenizer: Any, state: dict, max_length: int, training: bool,
              desc: str) -> Any:
@@ -58,11 +60,15 @@ def tokenize(task: Any, dataset: Any, tokenizer: Any, state: dict, max_length: i
     if not hasattr(dataset, "__len__"):  # a stream: tokenised lazily as batches are drawn
         mapped = dataset.map(function, batched=True, remove_columns=dataset.column_names)
         return mapped._resolve_features()  # column names (from the first rows) for the model's inputs
-    # An in-memory dataset (prediction inputs, tables read into memory) has no cache to look up, so the
-    # fingerprint that datasets computes by pickling the tokenizer (~0.1-1 s a call) would be pure waste.
-    unhashed = {} if dataset.cache_files else {"new_fingerprint": secrets.token_hex(16)}
-    features = dataset.map(function, batched=True, remove_columns=dataset.column_names, desc=desc,
-                           load_from_cache_file=True, **unhashed)
+    if not dataset.cache_files and len(dataset) <= _ONE_BATCH:
+        # In memory there is no cache to look up: what map() would add is a fingerprint (it pickles the
+        # tokenizer: 0.1-1 s) and its bookkeeping (milliseconds), per call; a served request pays both.
+        from datasets import Dataset
+
+        features = Dataset.from_dict(function(dataset[:]))
+    else:
+        features = dataset.map(function, batched=True, remove_columns=dataset.column_names, desc=desc,
+                               load_from_cache_file=True)
     if "truncated" in features.column_names:
         cut = sum(features["truncated"])
         if cut:
