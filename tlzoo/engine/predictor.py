@@ -77,7 +77,7 @@ class Predictor:
     def predict_report(self, inputs: str | Mapping[str, Any] | Sequence[Any], batch_size: int | None = None,
                        generation: Mapping[str, Any] | None = None) -> Report:
         """Like :meth:`predict`, with which inputs were truncated to the model's length (as the server reports)."""
-        from tlzoo.engine.data import tokenize
+        from tlzoo.engine.data import Columns, warn_truncated
         from tlzoo.engine.inference import run_forward
 
         if isinstance(inputs, (str, Mapping)):
@@ -87,7 +87,8 @@ class Predictor:
         if not inputs:
             return Report([], [])
         examples = self.task.inputs_to_examples(list(inputs))
-        features = tokenize(self.task, examples, self.tokenizer, self.state, self.max_length, False, "tokenising")
+        features = Columns(dict(self.task.preprocess(examples[:], self.tokenizer, self.state, self.max_length, False)))
+        warn_truncated(features, "prediction", self.max_length)
         settings = {**self.config.generation(), **(generation or {})}
         outputs = run_forward(self.task, self.model, features, self.collator,
                               batch_size or self.config.eval_batch_size, settings, device=self.device)
