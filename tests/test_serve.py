@@ -40,6 +40,15 @@ def test_every_task_answers_with_typed_predictions(server) -> None:
                                      {"inputs": ["A man walks."], "parameters": {"max_new_tokens": 3, "num_beams": 2}})
     assert status == 200 and isinstance(translated[0]["translation"], str)
     assert len(translated[0]["translation"].split()) <= 3
+    schemas = json.loads(server.get("/openapi.json")[1])["components"]["schemas"]
+    kinds = {"string": str, "number": float, "boolean": bool, "object": dict, "array": list}
+    for name, prediction in (("Classification", single), ("Ner", ner), ("ExtractiveQa", answer),
+                             ("Translation", translated[0])):
+        declared = schemas[f"{name}Prediction"]
+        assert set(declared["required"]) <= set(prediction), (name, prediction)
+        for field, spec in declared["properties"].items():
+            kind = kinds.get(spec.get("type"))
+            assert kind is None or isinstance(prediction[field], kind), (name, field, prediction[field])
 
 
 def test_models_lists_the_card_facts_and_openapi_is_typed(server) -> None:

@@ -10,7 +10,7 @@ import click
 from tlzoo.api import TlzooError
 
 # Kept in step with tlzoo.serve.app.DEFAULTS (not imported here: that module needs the serve extra).
-_BATCH_SIZE, _MAX_WAIT_MS, _MAX_BATCH, _MAX_QUEUE, _MAX_BODY_MB = 32, 2.0, 64, 1024, 1.0
+_BATCH_SIZE, _MAX_WAIT_MS, _MAX_BATCH, _MAX_QUEUE, _MAX_BODY_MB = 32, 0.0, 64, 1024, 1.0
 
 
 @click.command("serve", short_help="Serve model folders over HTTP, with a page to try them.")

@@ -34,8 +34,9 @@ from tlzoo.serve.page import page_html
 logger = logging.getLogger("tlzoo.serve")
 
 API_KEY_ENV = "TLZOO_API_KEY"
-DEFAULTS = {"batch_size": 32, "max_wait_ms": 2.0, "max_batch": 64, "max_queue": 1024, "max_body_mb": 1.0}
-"""Serving limits; ``max_wait_ms`` was chosen by benchmarks/serve.py (see docs/serving.md)."""
+DEFAULTS = {"batch_size": 32, "max_wait_ms": 0.0, "max_batch": 64, "max_queue": 1024, "max_body_mb": 1.0}
+"""Serving limits. ``max_wait_ms`` 0: a batch takes whatever waits when the worker is free (requests pile up
+while it computes), so one client pays no wait; see docs/serving.md for the measurements."""
 
 
 class ServeState:
@@ -253,7 +254,7 @@ def _add_predict_route(app: FastAPI, state: ServeState, model: ServedModel, path
         except TlzooError as exc:
             raise ApiError(422, str(exc), "validation") from None
         results = [{**p, "truncated": t} for p, t in zip(predictions, truncated)]
-        return results[0] if single else results
+        return JSONResponse(results[0] if single else results)  # built here: the schema documents it
 
     predict.__annotations__["body"] = schema.request  # a class built at run time, not a name to look up
     predict.__name__ = f"predict_{model.name}".replace("-", "_").replace(".", "_")
