@@ -104,7 +104,8 @@ def test_translation_shows_the_generated_text_and_takes_parameters(server, brows
     browser.find_element(By.ID, "param-max_new_tokens").send_keys("4")
     _run(browser, {"text": "A man is walking in the park."}, "#generated")
     assert browser.current_url.endswith("/models/translation")
-    assert isinstance(browser.find_element(By.ID, "generated").text, str)
+    generated = browser.find_element(By.ID, "generated")
+    assert generated.is_displayed() and generated.text  # the text, or a note that the tiny model wrote nothing
     browser.save_screenshot(str(shots / "serve-translation.png"))
 
 
