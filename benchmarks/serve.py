@@ -1,11 +1,15 @@
 """`tlzoo serve` under load: a closed-loop load generator against tlzoo and a hand-written reference server.
 
-    .venv/bin/python benchmarks/serve.py            # the full benchmark (about 20 minutes on 2 CPUs)
+    .venv/bin/python benchmarks/serve.py            # the full benchmark (about 30 minutes on 2 CPUs)
     .venv/bin/python benchmarks/serve.py --quick    # a few seconds per level: checks the script
 
 Models (minilm-l6): the SST-2 classifier of the SST-2 benchmark recipe (benchmarks/sst2.py: first 8,000
 training rows, 1 epoch), an NER model (CoNLL-2003) and an extractive-QA model (XQuAD articles); NER and
-QA are trained for a few hundred steps only, since serving speed does not depend on their accuracy.
+QA are trained for 300 and 100 steps only, since serving speed does not depend on their accuracy.
+
+Run it on a quiet machine: with more runnable processes than cores, torch's intra-op threads wait for
+each other and single forward passes take 10-50x longer (seen here at load averages of 4-10 on 2 cores,
+for both servers); the table records the load average of every level.
 
 Servers, one at a time, each in its own process on loopback:
 - ``reference``: FastAPI + uvicorn + ``transformers.pipeline`` (text-classification, token-classification
@@ -243,7 +247,7 @@ def prepare(quick: bool) -> dict[str, Any]:
             "ner": ("ner", {"train": ner_train, "epochs": 1, "batch_size": 32, "learning_rate": 5e-5, "seed": 42,
                             "max_steps": QUICK["max_steps"] if quick else 300}),
             "qa": ("extractive-qa", {"train": qa_files["train"], "batch_size": 16, "learning_rate": 5e-5,
-                                     "seed": 42, "max_steps": QUICK["max_steps"] if quick else 300}),
+                                     "seed": 42, "max_steps": QUICK["max_steps"] if quick else 100}),
         },
     }
 
