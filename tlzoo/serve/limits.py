@@ -19,9 +19,6 @@ class ApiError(Exception):
         super().__init__(message)
         self.status, self.message, self.kind, self.headers = status, message, kind, dict(headers or {})
 
-    def body(self) -> dict[str, str]:
-        return {"error": self.message, "error_type": self.kind}
-
 
 def error_response(status: int, message: str, kind: str, headers: Mapping[str, str] | None = None) -> Any:
     from fastapi.responses import JSONResponse

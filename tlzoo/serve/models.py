@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,6 @@ class ServedModel:
     schema: TaskSchema
     predictor: Any = None
     batcher: Any = None
-    facts: dict[str, Any] = field(default_factory=dict)
 
     def card(self, auth: bool) -> dict[str, Any]:
         """What ``GET /models`` and the page show: the model card's facts and the task's schema."""

@@ -29,8 +29,6 @@ class TaskSchema:
 
     request: type[BaseModel]
     prediction: type[BaseModel]
-    item: Any
-    """The type of one input (a string, an object of the input fields, or a ``[text, pair]`` list)."""
     fields: InputFields
     parameters: Mapping[str, Any]
     output: Mapping[str, Any]
@@ -129,4 +127,4 @@ def task_schema(spec: Spec) -> TaskSchema:
     declared = {**output, "truncated": "bool"}
     prediction = _object_model(f"{base}Prediction", declared)
     prediction.model_fields["truncated"].description = "Whether the input was cut to the model's maximum length."
-    return TaskSchema(request, prediction, item, fields, parameters, output)
+    return TaskSchema(request, prediction, fields, parameters, output)
