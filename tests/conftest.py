@@ -62,3 +62,58 @@ def toy_options(toy_plugin: None, toy_sample: dict[str, str], tmp_path: Path) ->
     return {"backbone": "tiny-bert", "train": toy_sample["train"], "validation": toy_sample["validation"],
             "output": str(tmp_path / "run"), "max_steps": 12, "learning_rate": 3e-3, "batch_size": 16,
             "quiet": True, "seed": 0, "logging_steps": 1, "warmup_ratio": 0.0}
+
+
+# -- tlzoo serve: tiny models of several tasks, and real servers in subprocesses ------------------------
+
+@pytest.fixture(scope="session")
+def serve_models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """Folders of tiny models trained for two steps: classification, ner, extractive-qa, translation."""
+    from tlzoo_classification.sample import paths as classification
+    from tlzoo_ner.sample import paths as ner
+    from tlzoo_qa.sample import paths as qa
+    from tlzoo_translation.sample import paths as translation
+
+    import tlzoo
+
+    root = tmp_path_factory.mktemp("serve-models")
+    folders = {}
+    for task, paths, backbone in (("classification", classification, "tiny-bert"), ("ner", ner, "tiny-bert"),
+                                  ("extractive-qa", qa, "tiny-bert"), ("translation", translation, "tiny-bart")):
+        data = paths()
+        folders[task] = str(root / task)
+        tlzoo.train(task, backbone=backbone, train=data["train"], validation=data.get("validation"),
+                    output=folders[task], max_steps=2, batch_size=8, quiet=True, seed=0)
+    return folders
+
+
+@pytest.fixture(scope="session")
+def served(serve_models: dict[str, str]):
+    """One server for the session's read-only tests: classification, ner, qa (extractive-qa), translation.
+    Stopped with SIGINT at the end, which must exit 0."""
+    import signal
+
+    from tlzoo.testing.serving import Server
+
+    running = Server([serve_models["classification"], f"ner={serve_models['ner']}",
+                      f"qa={serve_models['extractive-qa']}", serve_models["translation"]])
+    yield running
+    assert running.stop(signal.SIGINT) == 0, running.log()[-2000:]
+
+
+@pytest.fixture
+def serve():
+    """``serve(*args, env=None)`` starts ``tlzoo serve ARGS`` on a free loopback port and waits for /ready;
+    returns the running server (``.url``, ``.process``, ``.stop()``). Servers still running are stopped."""
+    from tlzoo.testing.serving import Server
+
+    servers: list[Server] = []
+
+    def start(*args: str, env: dict[str, str] | None = None) -> Server:
+        servers.append(Server(list(args), env))
+        return servers[-1]
+
+    yield start
+    for server in servers:
+        server.stop()
+

@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from tlzoo.api import TlzooError
+
+
+@dataclass
+class Report:
+    """Predictions, and for each input whether it was cut to the model's maximum length."""
+
+    predictions: list[dict[str, Any]]
+    truncated: list[bool]
 
 
 class Predictor:
@@ -82,7 +91,12 @@ class Predictor:
         ``options`` are the task's prediction options for this call only (e.g. ``num_beams=4`` for the
         generation tasks; see ``prediction_options`` of the task); the loaded model keeps its own.
         """
-        from tlzoo.engine.data import tokenize
+        return self.predict_report(inputs, batch_size, **options).predictions
+
+    def predict_report(self, inputs: str | Mapping[str, Any] | Sequence[Any], batch_size: int | None = None,
+                       **options: Any) -> Report:
+        """Like :meth:`predict`, with which inputs were truncated to the model's length (as the server reports)."""
+        from tlzoo.engine.data import Columns, warn_truncated
         from tlzoo.engine.inference import run_forward
         from tlzoo.task import ForwardContext, with_prediction_options
 
@@ -92,13 +106,16 @@ class Predictor:
         elif not isinstance(inputs, Sequence):
             raise TlzooError(f"predict() takes a string, a dict or a list of them, not {type(inputs).__name__}")
         if not inputs:
-            return []
+            return Report([], [])
         examples = self.task.inputs_to_examples(list(inputs))
-        features = tokenize(self.task, examples, self.tokenizer, self.state, self.max_length, False, "tokenising")
+        features = Columns(dict(self.task.preprocess(examples[:], self.tokenizer, self.state, self.max_length, False)))
+        warn_truncated(features, "prediction", self.max_length)
         outputs = run_forward(self.task, self.model, features, self.collator,
                               batch_size or self.config.eval_batch_size, context, device=self.device)
         predictions = self.task.postprocess(outputs, features, examples, self.state)
-        return [self.task.format_prediction(p, self.state) for p in predictions]
+        cut = (list(features["truncated"]) if "truncated" in features.column_names and len(features) == len(examples)
+               else [False] * len(examples))  # windowed tasks (NER, QA) cut nothing
+        return Report([self.task.format_prediction(p, self.state) for p in predictions], [bool(c) for c in cut])
 
     def evaluate(self, path: str, batch_size: int | None = None, metrics: Sequence[str] = (),
                  format: str | None = None) -> dict[str, Any]:

@@ -235,8 +235,9 @@ def _as_list(value: Any) -> Any:
 
 
 def _task_drift(spec: Spec, task: Any) -> list[str]:
-    """A task spec's ``metrics`` and ``primary`` (when given) against the class; and the class's metrics
-    must exist in the catalog and score what the task predicts (its ``metric_kind``)."""
+    """A task spec's ``metrics`` and ``primary`` (when given) against the class; the class's metrics
+    must exist in the catalog and score what the task predicts (its ``metric_kind``); the ``parameters``
+    a server accepts must be prediction options of the class."""
     from tlzoo.metrics.compute import resolve_metrics
 
     declared = {key: spec.metadata[key] for key in ("metrics", "primary") if key in spec.metadata}
@@ -249,6 +250,10 @@ def _task_drift(spec: Spec, task: Any) -> list[str]:
             resolve_metrics(task)
         except TlzooError as exc:
             differ.append(f"class metrics: {exc}")
+    served = sorted(set(spec.metadata.get("parameters") or {}) - set(task.prediction_options))
+    if served:
+        differ.append(f"metadata 'parameters': {', '.join(served)} are not prediction options of the class "
+                      f"(it has {', '.join(task.prediction_options) or 'none'})")
     return differ
 
 

@@ -9,6 +9,9 @@ TLZOO_API = ">=1.0,<2"
 EXAMPLE_INPUTS = ["John Smith flew from London to Paris to meet engineers at Airbus.",
                   "Angela Merkel spoke to Reuters in Berlin on Tuesday."]
 
+ENTITY = {"type": "str", "text": "str", "start": "int", "end": "int", "score": "float"}
+"""One predicted entity: its type, its text and character offsets in the input, its mean word probability."""
+
 
 @hookimpl
 def tlzoo_register(registry) -> None:
@@ -18,7 +21,8 @@ def tlzoo_register(registry) -> None:
         "tags; CoNLL column files or JSON token/tag lists; predicts entities with character offsets",
         {"metrics": ["seqeval", "seqeval-strict"], "primary": "f1", "default_backbone": "minilm-l6",
          "model_class": "AutoModelForTokenClassification", "sample": "tlzoo_ner.sample:paths",
-         "example_inputs": EXAMPLE_INPUTS, "input": {"text": "str"}}))
+         "example_inputs": EXAMPLE_INPUTS, "input": {"text": "str"},
+         "output": {"text": "str", "entities": [ENTITY], "tokens": "list[str]", "tags": "list[str]"}}))
     registry.add(Spec(
         "conll", "dataset", "tlzoo_ner.reader:ConllReader",
         "tagged sentences from CoNLL-style column files (-DOCSTART-, blank-line breaks, tag column chosen "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tlzoo import Spec, hookimpl
+from tlzoo.seq2seq import GENERATION_PARAMETERS
 
 TLZOO_API = ">=1.0,<2"
 
@@ -19,7 +20,8 @@ def tlzoo_register(registry) -> None:
         {"metrics": ["rouge"], "primary": "rougeL",
          "default_backbone": "smollm2-135m", "test_backbone": "tiny-gpt",
          "model_class": "AutoModelForSeq2SeqLM (encoder-decoder, a+b pair) or AutoModelForCausalLM (decoder)",
-         "sample": "tlzoo_summarization.sample:paths", "example_inputs": [_EXAMPLE], "input": {"text": "str"}}))
+         "sample": "tlzoo_summarization.sample:paths", "example_inputs": [_EXAMPLE], "input": {"text": "str"},
+         "output": {"summary": "str"}, "parameters": GENERATION_PARAMETERS}))
     registry.add(Spec(
         "rouge", "metric", "tlzoo_summarization.metrics:RougeScores",
         "ROUGE-1/2/L/Lsum F-measures with stemming (best reference per example), plus output length and "

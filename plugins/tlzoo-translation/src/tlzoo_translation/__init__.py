@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tlzoo import Spec, hookimpl
+from tlzoo.seq2seq import GENERATION_PARAMETERS
 
 TLZOO_API = ">=1.0,<2"
 
@@ -18,7 +19,8 @@ def tlzoo_register(registry) -> None:
          "model_class": "AutoModelForSeq2SeqLM (encoder-decoder, a+b pair) or AutoModelForCausalLM (decoder)",
          "sample": "tlzoo_translation.sample:paths",
          "example_inputs": ["A man is walking in the park.", "Two children are playing at the beach."],
-         "input": {"text": "str"}}))
+         "input": {"text": "str"},
+         "output": {"translation": "str"}, "parameters": GENERATION_PARAMETERS}))
     registry.add(Spec(
         "parallel-text", "dataset", "tlzoo_translation.data:ParallelTextReader",
         "aligned text files NAME.SRC and NAME.TGT side by side, one sentence per line (optionally compressed); "
