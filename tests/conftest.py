@@ -38,16 +38,28 @@ def toy_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return site
 
 
-@pytest.fixture
-def toy_plugin(toy_site: Path, monkeypatch: pytest.MonkeyPatch):  # noqa: ANN201
-    """Task ``toy`` installed as a plugin, for this process and the CLI processes it starts."""
+def _install_toy(site: Path):  # noqa: ANN202
+    """Its own MonkeyPatch, so a test's ``monkeypatch.undo()`` leaves the task installed."""
     from tlzoo import plugins
 
-    monkeypatch.syspath_prepend(str(toy_site))
-    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(toy_site), os.environ.get("PYTHONPATH")])))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.syspath_prepend(str(site))
+        patch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(site), os.environ.get("PYTHONPATH")])))
+        plugins.reset()
+        yield
     plugins.reset()
-    yield
-    plugins.reset()
+
+
+@pytest.fixture
+def toy_plugin(toy_site: Path):  # noqa: ANN201
+    """Task ``toy`` installed as a plugin, for this process and the CLI processes it starts."""
+    yield from _install_toy(toy_site)
+
+
+@pytest.fixture(scope="module")
+def toy_plugin_for_module(toy_site: Path):  # noqa: ANN201
+    """``toy_plugin`` for a whole module, for module-scoped fixtures that train or start processes."""
+    yield from _install_toy(toy_site)
 
 
 @pytest.fixture(scope="session")
