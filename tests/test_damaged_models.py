@@ -17,17 +17,16 @@ import pytest
 
 import tlzoo
 from tlzoo.api import TlzooError
+from tlzoo.testing.toytask import NAME as TOY
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
-    from tlzoo_classification.sample import paths
-
-    sample = paths()
+def trained(toy_plugin_for_module: None, toy_sample: dict[str, str],
+            tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     out = tmp_path_factory.mktemp("damaged") / "run"
-    tlzoo.train("classification", backbone="tiny-bert", train=sample["train"], validation=sample["validation"],
+    tlzoo.train(TOY, backbone="tiny-bert", train=toy_sample["train"], validation=toy_sample["validation"],
                 output=str(out), max_steps=1, batch_size=8, quiet=True, seed=0)
-    return out, sample["validation"]
+    return out, toy_sample["validation"]
 
 
 def _edit_manifest(change: Callable[[dict], None]) -> Callable[[Path], None]:
