@@ -1,7 +1,7 @@
 """Prediction inputs: one output row per input row, in order; columns read by name; clear errors.
 
-The parser tests need no model; the end-to-end ones train one tiny classifier per module and run the
-real CLI on it.
+The parser tests need no model; the end-to-end ones train a tiny model of the core's test task ``toy`` per
+module and run the real CLI on it; text pairs, which ``toy`` does not take, on a tiny classifier.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import pytest
 import tlzoo
 from tlzoo.api import TlzooError
 from tlzoo.data.inputs import InputFields, command_line_inputs, read_inputs
+from tlzoo.testing.toytask import NAME as TOY
 
 TEXT = InputFields()
 PAIRS = InputFields(("text", "text_pair"), ("text",))
@@ -100,15 +101,24 @@ def test_unknown_options_are_errors_with_a_hint(args: list[str], hint: str) -> N
 
 # -- end to end ---------------------------------------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def model_dir(tmp_path_factory: pytest.TempPathFactory) -> str:
-    from tlzoo_classification.sample import paths
-
-    sample = paths()
-    out = tmp_path_factory.mktemp("predict") / "run"
-    tlzoo.train("classification", backbone="tiny-bert", train=sample["train"], validation=sample["validation"],
+def _trained(task: str, sample: dict[str, str], out: Path) -> str:
+    tlzoo.train(task, backbone="tiny-bert", train=sample["train"], validation=sample["validation"],
                 output=str(out), max_steps=2, batch_size=8, quiet=True, seed=0)
     return str(out)
+
+
+@pytest.fixture(scope="module")
+def model_dir(toy_plugin_for_module: None, toy_sample: dict[str, str],
+              tmp_path_factory: pytest.TempPathFactory) -> str:
+    return _trained(TOY, toy_sample, tmp_path_factory.mktemp("predict") / "run")
+
+
+@pytest.fixture(scope="module")
+def pair_model_dir(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A classifier: the task whose inputs are a text and an optional text pair."""
+    from tlzoo_classification.sample import paths
+
+    return _trained("classification", paths(), tmp_path_factory.mktemp("predict-pairs") / "run")
 
 
 def _predict(model_dir: str, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
@@ -139,10 +149,10 @@ def test_predict_cli_errors_are_one_line(model_dir: str, tmp_path: Path) -> None
         assert result.stderr.startswith("error: ") and message in result.stderr, result.stderr
 
 
-def test_text_pairs_from_the_command_line(model_dir: str) -> None:
-    result = _predict(model_dir, "--text", "a", "--text-pair", "b", "--text", "c", "--text-pair", "d")
+def test_text_pairs_from_the_command_line(pair_model_dir: str) -> None:
+    result = _predict(pair_model_dir, "--text", "a", "--text-pair", "b", "--text", "c", "--text-pair", "d")
     assert result.returncode == 0, result.stderr
-    expected = tlzoo.load(model_dir).predict([["a", "b"], ["c", "d"]])
+    expected = tlzoo.load(pair_model_dir).predict([["a", "b"], ["c", "d"]])
     assert [json.loads(line)["scores"] for line in result.stdout.splitlines()] == [
         pytest.approx(p["scores"], abs=1e-5) for p in expected]
 
