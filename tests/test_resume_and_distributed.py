@@ -18,9 +18,11 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
+from tlzoo.testing.toytask import NAME as TOY
+
 
 def _cli(sample: dict, output: Path, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "tlzoo", "train", "classification", "--backbone", "tiny-bert",
+    return [sys.executable, "-m", "tlzoo", "train", TOY, "--backbone", "tiny-bert",
             "--train", sample["train"], "--validation", sample["validation"], "--output", str(output),
             "--max-steps", "40", "--batch-size", "8", "--learning-rate", "3e-3", "--seed", "3",
             "--save-every", "4", "--eval-every", "10", "--keep-checkpoints", "3", "--quiet", *extra]
@@ -30,12 +32,12 @@ def _weights(folder: Path) -> dict[str, torch.Tensor]:
     return load_file(str(folder / "model.safetensors"))
 
 
-def test_kill_9_then_resume_matches_an_uninterrupted_run(sample: dict, tmp_path: Path) -> None:
+def test_kill_9_then_resume_matches_an_uninterrupted_run(toy_plugin: None, toy_sample: dict, tmp_path: Path) -> None:
     reference = tmp_path / "reference"
-    subprocess.run(_cli(sample, reference), check=True, capture_output=True)
+    subprocess.run(_cli(toy_sample, reference), check=True, capture_output=True)
 
     interrupted = tmp_path / "interrupted"
-    process = subprocess.Popen(_cli(sample, interrupted), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(_cli(toy_sample, interrupted), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 120
     checkpoints = interrupted / "checkpoints"
     while time.time() < deadline and not list(checkpoints.glob("step-0000012")):
@@ -77,12 +79,13 @@ def _dropout_free_tiny_bert(folder: Path) -> str:
 
 
 @pytest.fixture(scope="module")
-def distributed_options(sample: dict, tmp_path_factory: pytest.TempPathFactory) -> list[str]:
+def distributed_options(toy_plugin_for_module: None, toy_sample: dict,
+                        tmp_path_factory: pytest.TempPathFactory) -> list[str]:
     """41 training rows in batches of 8: each epoch ends on a 1-row batch, so one of two processes
     gets no row of it; 30 steps are 5 epochs, with an evaluation every 10 steps and checkpoints."""
     backbone = _dropout_free_tiny_bert(tmp_path_factory.mktemp("tiny-bert-no-dropout"))
-    return ["classification", "--backbone", backbone, "--train", sample["train"],
-            "--validation", sample["validation"], "--max-train-samples", "41", "--batch-size", "8",
+    return [TOY, "--backbone", backbone, "--train", toy_sample["train"],
+            "--validation", toy_sample["validation"], "--max-train-samples", "41", "--batch-size", "8",
             "--max-steps", "30", "--learning-rate", "3e-3", "--seed", "1", "--eval-every", "10",
             "--save-every", "3", "--keep-checkpoints", "3", "--quiet"]
 
@@ -96,7 +99,9 @@ def one_process_run(distributed_options: list[str], tmp_path_factory: pytest.Tem
     return output
 
 
-_LAUNCH_ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
+def _launch_env() -> dict[str, str]:
+    """Read when a launcher starts: ``toy_plugin`` puts the task's folder on ``PYTHONPATH`` for the workers."""
+    return {**os.environ, "OMP_NUM_THREADS": "1"}
 
 
 def _torchrun(*args: str) -> list[str]:
@@ -139,7 +144,7 @@ def _assert_matches_one_process(run: Path, reference: Path) -> None:
 def test_torchrun_two_processes_killed_and_resumed_match_one_process(
         distributed_options: list[str], one_process_run: Path, tmp_path: Path) -> None:
     output = tmp_path / "two"
-    process = subprocess.Popen(_torchrun(*distributed_options, "--output", str(output)), env=_LAUNCH_ENV,
+    process = subprocess.Popen(_torchrun(*distributed_options, "--output", str(output)), env=_launch_env(),
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 120
     while time.time() < deadline and process.poll() is None and not (output / "checkpoints/step-0000012").exists():
@@ -153,7 +158,7 @@ def test_torchrun_two_processes_killed_and_resumed_match_one_process(
     assert len(workers) == 2
     assert not (output / "tlzoo.json").exists(), "the run ended before it could be killed"
 
-    resumed = subprocess.run(_torchrun("--resume", str(output)), env=_LAUNCH_ENV, capture_output=True,
+    resumed = subprocess.run(_torchrun("--resume", str(output)), env=_launch_env(), capture_output=True,
                              text=True, timeout=300)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     resumes = _log(output, "resume")
@@ -170,21 +175,22 @@ def test_accelerate_launch_two_processes_match_one_process(
          "--num_machines", "1", "--main_process_port", str(_free_port()), "--mixed_precision", "no",
          "--dynamo_backend", "no", "-m", "tlzoo", "train",
          *[option for option in distributed_options if option != "--quiet"], "--output", str(output)],
-        capture_output=True, text=True, env=_LAUNCH_ENV, timeout=300)
+        capture_output=True, text=True, env=_launch_env(), timeout=300)
     assert launched.returncode == 0, launched.stderr[-3000:]
     assert launched.stdout.count("model saved to") == 1, launched.stdout
     assert [p.name for p in (output / "checkpoints").iterdir()] and not (output / ".staging").exists()
     _assert_matches_one_process(output, one_process_run)
 
 
-def test_accelerate_launch_cpu_with_several_processes_is_refused(sample: dict, tmp_path: Path) -> None:
+def test_accelerate_launch_cpu_with_several_processes_is_refused(toy_plugin: None, toy_sample: dict,
+                                                                 tmp_path: Path) -> None:
     """Accelerate's ``--cpu`` launcher starts one process whatever ``--num_processes`` says."""
     launched = subprocess.run(
         [sys.executable, "-m", "accelerate.commands.launch", "--cpu", "--num_processes", "2",
          "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
-         "-m", "tlzoo", "train", "classification", "--backbone", "tiny-bert", "--train", sample["train"],
+         "-m", "tlzoo", "train", TOY, "--backbone", "tiny-bert", "--train", toy_sample["train"],
          "--output", str(tmp_path / "run"), "--max-steps", "1", "--quiet"],
-        capture_output=True, text=True, env=_LAUNCH_ENV, timeout=300)
+        capture_output=True, text=True, env=_launch_env(), timeout=300)
     assert launched.returncode != 0
     assert "starts one process, not N" in launched.stderr and "torchrun --standalone" in launched.stderr
     assert not (tmp_path / "run").exists()
