@@ -62,6 +62,19 @@ def toy_plugin_for_module(toy_site: Path):  # noqa: ANN201
     yield from _install_toy(toy_site)
 
 
+@pytest.fixture
+def fixture_components(tmp_path: Path) -> Path:
+    """A folder where the test plugin ``tlzoo-fixture-components`` (``tests/fixture_plugins``: a Parquet reader,
+    an ``error-rate`` metric and a ``max-pool`` head) looks installed; put it on the path to use the plugin."""
+    from tlzoo.testing.fakes import write_distribution
+
+    site = tmp_path / "fixture-site"
+    site.mkdir()
+    (site / "tlzoo_fixture_components").symlink_to(REPO / "tests" / "fixture_plugins" / "tlzoo_fixture_components")
+    write_distribution(site, "tlzoo-fixture-components", entry_points={"fixture": "tlzoo_fixture_components"})
+    return site
+
+
 @pytest.fixture(scope="session")
 def toy_sample(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     from tlzoo.testing.toytask import write_sample

@@ -1,5 +1,6 @@
 """Heads: the built-in layers (shapes, losses, padding), the CRF's Viterbi, training and loading with a
-non-default head, choosing a head on the CLI, listing them, and a plugin's own head in a real run."""
+non-default head, choosing a head on the CLI and listing them. A plugin's own head in a real run is in
+``test_metrics_and_formats.py``, with the fixture plugin's reader and metric."""
 
 from __future__ import annotations
 
@@ -20,14 +21,11 @@ from tlzoo.api import TlzooError
 from tlzoo.backbones.loading import tiny_bert
 from tlzoo.heads.crf import LinearChainCrf, is_valid_iob2
 from tlzoo.heads.layers import CrfHead, HeadModel, MeanPoolHead, MlpHead
-from tlzoo.testing.fakes import write_distribution
 
 
-def run_tlzoo(*args: str, site: Path | None = None) -> subprocess.CompletedProcess[str]:
-    """The real CLI in a fresh process, with ``site`` (fake installed plugins) on the path."""
+def run_tlzoo(*args: str) -> subprocess.CompletedProcess[str]:
+    """The real CLI in a fresh process."""
     environ = {k: v for k, v in os.environ.items() if not k.startswith("TLZOO_")}
-    if site is not None:
-        environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(site), environ.get("PYTHONPATH")]))
     return subprocess.run([sys.executable, "-m", "tlzoo", *args], capture_output=True, text=True, env=environ,
                           timeout=300)
 TAGS = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]
@@ -217,66 +215,3 @@ def test_list_heads_and_info_describe_them() -> None:
     qa = run_tlzoo("info", "extractive-qa").stdout
     assert "heads (--head NAME): default (this task keeps its transformers head)" in qa
     assert "heads (--head NAME): default, mean-pool, mlp" in run_tlzoo("info", "classification").stdout
-
-
-# --- a plugin's own head -------------------------------------------------------------------------------
-
-MAX_POOL = '''
-import torch
-from torch import nn
-
-from tlzoo.heads.layers import BodyHead, sequence_loss
-
-
-class _MaxPool(nn.Module):
-    def __init__(self, config):
-        super().__init__()
-        self.config = config
-        self.out = nn.Linear(config.hidden_size, config.num_labels)
-
-    def forward(self, hidden, mask, labels):
-        pooled = hidden.masked_fill(~mask.bool().unsqueeze(-1), torch.finfo(hidden.dtype).min).max(1).values
-        logits = self.out(pooled)
-        return logits, None if labels is None else sequence_loss(logits, labels, self.config)
-
-
-class MaxPoolHead(BodyHead):
-    name = "max-pool"
-
-    def layer(self, config, level, state):
-        return _MaxPool(config)
-
-'''
-
-
-SPECS = '''
-from tlzoo import Spec, hookimpl
-
-TLZOO_API = ">=1,<2"
-
-
-@hookimpl
-def tlzoo_register(registry):
-    registry.add(Spec("max-pool", "head", "tlzoo_maxpool_head:MaxPoolHead", "max over token states, then linear",
-                      {"fits": ["sequence"]}))
-'''
-
-
-def test_a_plugin_head_is_listed_and_used_by_a_real_training_run(tmp_path: Path, sample: dict) -> None:
-    site = tmp_path / "site"
-    write_distribution(site, "tlzoo-maxpool", entry_points={"maxpool": "tlzoo_maxpool"},
-                       modules={"tlzoo_maxpool": SPECS, "tlzoo_maxpool_head": MAX_POOL})
-    listed = run_tlzoo("list", "heads", site=site).stdout
-    assert "max-pool" in listed and "tlzoo-maxpool" in listed
-    out = tmp_path / "run"
-    trained = run_tlzoo("train", "classification", "--backbone", "tiny-bert", "--train", sample["train"],
-                        "--validation", sample["validation"], "--head", "max-pool", "--max-steps", "3",
-                        "--batch-size", "8", "--quiet", "--output", str(out), site=site)
-    assert trained.returncode == 0, trained.stderr[-2000:]
-    manifest = json.loads((out / "tlzoo.json").read_text())
-    assert manifest["head"] == "max-pool"
-    predicted = run_tlzoo("predict", str(out), "--text", "a gripping film", site=site)
-    assert predicted.returncode == 0, predicted.stderr[-2000:]
-    assert json.loads(predicted.stdout.splitlines()[0])["label"] in manifest["state"]["labels"]
-    without = run_tlzoo("predict", str(out), "--text", "a gripping film")
-    assert without.returncode != 0 and "needs head 'max-pool'" in without.stderr

@@ -1,6 +1,6 @@
 """Metrics and data formats as catalog components: one metric signature computed by the engine, ``--metric``,
 readers chosen by extension or ``--format`` on one data-source layer (compression, line-numbered errors,
-``hub:`` in every task), and a test plugin whose reader and metric are used by a training run."""
+``hub:`` in every task), and a test plugin whose head, reader and metric are used together by a training run."""
 
 from __future__ import annotations
 
@@ -21,9 +21,7 @@ from tlzoo.engine.data import read_split
 from tlzoo.engine.run import task_class
 from tlzoo.metrics.compute import resolve_metrics
 from tlzoo.plugins import registry
-from tlzoo.testing.fakes import write_distribution
 
-FIXTURES = Path(__file__).parent / "fixture_plugins"
 TASKS = ("classification", "ner", "extractive-qa", "translation", "summarization")
 
 
@@ -192,38 +190,44 @@ def test_a_hub_dataset_is_read_into_each_tasks_columns(name: str, monkeypatch: p
     assert rows[expected[0]] == expected[1]
 
 
-# -- a plugin's reader and metric, used by a training run -----------------------------------------------
+# -- a plugin's head, reader and metric, used together by a training run ------------------------------
 
 
-@pytest.fixture
-def fixture_plugin(tmp_path: Path) -> dict[str, str]:
-    """The fixture plugin installed as a fake distribution; the environment a subprocess needs to see it."""
-    site = tmp_path / "site"
-    write_distribution(site, "tlzoo-fixture-metric-reader", entry_points={"fixture": "tlzoo_fixture_metric_reader"})
-    return {"PYTHONPATH": os.pathsep.join([str(site), str(FIXTURES), os.environ.get("PYTHONPATH", "")])}
-
-
-def test_a_plugins_format_and_metric_are_used_by_a_training_run(fixture_plugin: dict, sample: dict,
-                                                                 tmp_path: Path) -> None:
+def test_a_plugins_head_format_and_metric_are_used_by_one_training_run(fixture_components: Path, sample: dict,
+                                                                       tmp_path: Path) -> None:
+    """``--head max-pool --metric error-rate`` on ``.parquet`` files, all three from the fixture plugin."""
     from datasets import Dataset
 
-    files = {}
+    plugin = {"PYTHONPATH": os.pathsep.join(filter(None, [str(fixture_components), os.environ.get("PYTHONPATH")]))}
+    files, rows = {}, {}
     for split in ("train", "validation"):
-        files[split] = str(tmp_path / f"{split}.parquet")
-        Dataset.from_csv(sample[split], keep_default_na=False).to_parquet(files[split])
-    listed = cli("list", "datasets", env=fixture_plugin)
+        table = Dataset.from_csv(sample[split], keep_default_na=False)
+        if split == "validation":
+            table = table.select(range(len(table) - 7))  # a row count of the Parquet file's own
+        files[split], rows[split] = str(tmp_path / f"{split}.parquet"), len(table)
+        table.to_parquet(files[split])
+    listed = cli("list", "datasets", env=plugin)
     assert "parquet" in listed.stdout and ".parquet -> table rows" in listed.stdout
-    metrics = cli("list", "metrics", env=fixture_plugin)
+    metrics = cli("list", "metrics", env=plugin)
     assert "error-rate" in metrics.stdout and "label predictions" in metrics.stdout
+    heads = cli("list", "heads", env=plugin)
+    assert "max-pool" in heads.stdout and "tlzoo-fixture-components" in heads.stdout
     out = tmp_path / "run"
     run = cli("train", "classification", "--backbone", "tiny-bert", "--train", files["train"], "--validation",
-              files["validation"], "--output", str(out), "--max-steps", "4", "--quiet", "--metric", "error-rate",
-              env=fixture_plugin)
-    assert run.returncode == 0, run.stderr
+              files["validation"], "--output", str(out), "--max-steps", "4", "--batch-size", "8", "--quiet",
+              "--head", "max-pool", "--metric", "error-rate", env=plugin)
+    assert run.returncode == 0, run.stderr[-2000:]
+    manifest = json.loads((out / "tlzoo.json").read_text())
+    assert manifest["head"] == "max-pool"
     validation = json.loads((out / "metrics.json").read_text())["validation"]
     assert validation["error_rate"] == pytest.approx(1 - validation["accuracy"])
-    manifest = json.loads((out / "tlzoo.json").read_text())
     assert manifest["config"]["metric"] == ["error-rate"] and manifest["data"]["train"]["name"] == "train.parquet"
+    assert sum(map(sum, validation["confusion_matrix"])) == rows["validation"], "every Parquet row, and no other"
+    predicted = cli("predict", str(out), "--text", "a gripping film", env=plugin)
+    assert predicted.returncode == 0, predicted.stderr[-2000:]
+    assert json.loads(predicted.stdout.splitlines()[0])["label"] in manifest["state"]["labels"]
+    without = cli("predict", str(out), "--text", "a gripping film")
+    assert without.returncode != 0 and "needs head 'max-pool'" in without.stderr
 
 
 def test_data_source_is_the_path_in_messages() -> None:

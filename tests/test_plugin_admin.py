@@ -241,7 +241,7 @@ DRIFTED_PLUGIN = """
 from tlzoo import Spec, hookimpl
 
 TLZOO_API = ">=1,<2"
-_HERE = "tlzoo_fixture_metric_reader.components"
+_HERE = "tlzoo_fixture_components.components"
 
 
 @hookimpl
@@ -256,19 +256,18 @@ def tlzoo_register(registry):
 """
 
 
-def test_check_fails_a_spec_whose_listing_facts_drift_from_its_class(site: Path) -> None:
+def test_check_fails_a_spec_whose_listing_facts_drift_from_its_class(site: Path, fixture_components: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     """What ``tlzoo list`` shows and what picks readers and metrics (the spec) must be what the class does."""
     import tlzoo.plugins
     from tlzoo.testing.kit import check_specs
 
-    fixtures = ROOT / "tests" / "fixture_plugins"
-    (site / "tlzoo_fixture_metric_reader").symlink_to(fixtures / "tlzoo_fixture_metric_reader")
-    write_distribution(site, "tlzoo-fixture-metric-reader", entry_points={"fixture": "tlzoo_fixture_metric_reader"})
+    monkeypatch.syspath_prepend(str(fixture_components))
     write_distribution(site, "tlzoo-drifted", entry_points={"drifted": "tlzoo_drifted"},
                        modules={"tlzoo_drifted": DRIFTED_PLUGIN})
     tlzoo.plugins.reset()
     try:
-        faithful = check_specs(find_plugin("tlzoo-fixture-metric-reader"))
+        faithful = check_specs(find_plugin("tlzoo-fixture-components"))
         drifted = {r.name: r for r in check_specs(find_plugin("tlzoo-drifted"))}
     finally:
         tlzoo.plugins.reset()

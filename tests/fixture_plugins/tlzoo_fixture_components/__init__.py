@@ -1,4 +1,5 @@
-"""A test plugin: a Parquet reader and an error-rate metric, registered like any plugin's components."""
+"""A test plugin: a Parquet reader, an error-rate metric and a max-pool head, registered like any plugin's
+components. Only specs here: the classes live in modules imported when a run uses them."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from tlzoo import Spec, hookimpl
 
 TLZOO_API = ">=1,<2"
 
-_HERE = "tlzoo_fixture_metric_reader.components"
+_HERE = "tlzoo_fixture_components.components"
 
 
 @hookimpl
@@ -15,3 +16,5 @@ def tlzoo_register(registry) -> None:
                       {"extensions": [".parquet"], "produces": "table"}))
     registry.add(Spec("error-rate", "metric", f"{_HERE}:ErrorRate", "share of wrong labels (1 - accuracy)",
                       {"primary": "error_rate", "consumes": "label"}))
+    registry.add(Spec("max-pool", "head", "tlzoo_fixture_components.head:MaxPoolHead",
+                      "max over token states, then linear", {"fits": ["sequence"]}))
