@@ -67,6 +67,17 @@ def test_models_lists_the_card_facts_and_openapi_is_typed(server) -> None:
     assert schemas["TranslationParameters"]["properties"]["num_beams"]["anyOf"][0]["maximum"] == 8
 
 
+def test_the_openapi_page_works_offline(server) -> None:
+    """/docs is Swagger UI on the server's own copy of its assets: no CDN, so it renders without a network."""
+    status, body = server.get("/docs")
+    page = body.decode()
+    assert status == 200 and "swagger-ui" in page and "cdn." not in page and "https://" not in page
+    for asset in re.findall(r'(?:src|href)="(/docs-assets/[^"]+)"', page):
+        asset_status, asset_body = server.get(asset)
+        assert asset_status == 200 and len(asset_body) > 1000, asset
+    assert len(re.findall(r'(?:src|href)="/docs-assets/', page)) == 2
+
+
 def test_metrics_are_prometheus_text(server) -> None:
     server.post("/models/classification/predict", {"inputs": "fine"})
     status, headers, body = server.request("GET", "/metrics")

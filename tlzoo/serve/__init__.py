@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
 __all__ = ["create_app", "require_extra"]
 
-EXTRA_MODULES = ("fastapi", "uvicorn", "prometheus_client")
+EXTRA_MODULES = ("fastapi", "uvicorn", "prometheus_client", "swagger_ui_bundle")
 
 
 def require_extra() -> None:

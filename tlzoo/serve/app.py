@@ -25,6 +25,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tlzoo import __version__
 from tlzoo.api import TlzooError
+from tlzoo.serve.apidocs import add_api_docs
 from tlzoo.serve.batcher import Batcher, Closed, QueueFull
 from tlzoo.serve.limits import ApiError, BodyLimit, check_key, error_response, validation_message
 from tlzoo.serve.metrics import CONTENT_TYPE, Metrics
@@ -120,12 +121,13 @@ def create_app(models: Sequence[str], *, batch_size: int = DEFAULTS["batch_size"
         await asyncio.to_thread(state.close)  # answers whatever is still queued
         logger.info("stopped after answering %d prediction requests", state.metrics.total())
 
-    app = FastAPI(title="tlzoo serve", version=__version__, lifespan=lifespan,
+    app = FastAPI(title="tlzoo serve", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None,
                   description="Predictions from fine-tuned tlzoo models: " + ", ".join(
                       f"{m.name} ({m.manifest.get('task')})" for m in served))
     app.state.tlzoo = state
     _add_handlers(app, state)
     _add_routes(app, state)
+    add_api_docs(app)
     app.add_middleware(_Accounting, state=state)
     app.add_middleware(BodyLimit, max_bytes=int(max_body_mb * 2**20))
     if cors_origins:

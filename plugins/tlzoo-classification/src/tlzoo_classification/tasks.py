@@ -83,7 +83,8 @@ class _SequenceTask(BaseTask):
                     raise TlzooError(f"{where(index)}: empty label; expected a label")
 
     def inputs_to_examples(self, inputs: Sequence[Any]) -> Any:
-        from datasets import Dataset
+        """Columns held in memory (a served request pays no Arrow round trip), in the task's schema."""
+        from tlzoo.engine.data import Columns
 
         rows: list[dict[str, str]] = []
         for item in inputs:
@@ -97,9 +98,10 @@ class _SequenceTask(BaseTask):
             else:
                 raise TlzooError(f"prediction input {item!r}: expected a string, [text, pair] or "
                                  f'{{"text": ..., "text_pair": ...}}')
+        columns = {"text": [r["text"] for r in rows]}
         if any("text_pair" in r for r in rows):
-            rows = [{"text_pair": "", **r} for r in rows]
-        return Dataset.from_list(rows)
+            columns["text_pair"] = [r.get("text_pair", "") for r in rows]
+        return Columns(columns)
 
     def preprocess(self, examples: Mapping[str, list], tokenizer: Any, state: Mapping[str, Any],
                    max_length: int, training: bool) -> dict[str, list]:
