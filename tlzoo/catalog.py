@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
-import difflib
 from collections.abc import Iterator
 
 from tlzoo.api import KINDS, ComponentKind, Spec, TlzooError
+from tlzoo.suggest import close_names
 
 
 class Registry:
@@ -62,7 +62,7 @@ class Registry:
     def missing_message(self, name: str, kind: ComponentKind | None = None) -> str:
         """'no task named X; did you mean Y?' (or the known names when none is close)."""
         names = sorted({s.name for s in self.specs(kind)})
-        close = difflib.get_close_matches(name, names, n=3, cutoff=0.5)
+        close = close_names(name, names, cutoff=0.5)
         what = kind or "component"
         if close:
             return f"no {what} named {name!r}; did you mean {' or '.join(repr(c) for c in close)}?"

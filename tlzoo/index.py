@@ -10,7 +10,6 @@ plugins are installed from distribution metadata alone.
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 import subprocess
@@ -24,6 +23,7 @@ from typing import Any
 from tlzoo.api import API_VERSION, KINDS, TlzooError
 from tlzoo.plugins import ENTRY_POINT_GROUP
 from tlzoo.plugins import canonical_name as canonical
+from tlzoo.suggest import close_names
 
 INDEX_ENV = "TLZOO_INDEX"
 OLD_INDEX_ENV = "TLZOO_REGISTRY"
@@ -94,7 +94,7 @@ class Index:
     def close_names(self, name: str) -> list[str]:
         """Indexed names that look like a typo of ``name`` (compared without the ``tlzoo-`` prefix)."""
         shorts = {short_name(e.name): e.name for e in self.entries}
-        return [shorts[s] for s in difflib.get_close_matches(short_name(name), list(shorts), n=3, cutoff=0.6)]
+        return [shorts[s] for s in close_names(short_name(name), shorts, cutoff=0.6)]
 
     def local_source(self, entry: IndexEntry) -> Path | None:
         """The plugin's folder in the checkout that holds this index, when there is one."""

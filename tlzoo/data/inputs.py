@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import codecs
 import csv
-import difflib
 import io
 import json
 import re
@@ -31,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from tlzoo.api import Spec, TlzooError
+from tlzoo.suggest import close_names
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
@@ -107,7 +107,7 @@ def _field_values(args: Sequence[str], fields: InputFields, options: Iterable[st
         word = items.pop(0)
         key, equals, inline = word.partition("=")
         if key not in field_flags:
-            close = difflib.get_close_matches(key, known, n=3, cutoff=0.6)
+            close = close_names(key, known, cutoff=0.6)
             hint = f"did you mean {' or '.join(close)}?" if close else f"known options: {', '.join(known)}"
             what = "option" if word.startswith("-") else "argument"
             raise TlzooError(f"unknown {what} {key!r} for this task's predict; {hint}")
