@@ -144,7 +144,9 @@ def test_errors_are_one_line_and_write_nothing(trained: dict[str, str], tmp_path
     (generator / "tlzoo.json").write_text(json.dumps(
         {"task": "translation", "model_class": "AutoModelForSeq2SeqLM", "config": {}, "state": {}}))
     with pytest.raises(TlzooError, match="task 'translation' is not supported by the ONNX export: it generates"):
-        tlzoo.export(str(generator), str(tmp_path / "out"))
+        tlzoo.export(str(generator), str(tmp_path / "out"), format="onnx")
+    with pytest.raises(TlzooError, match="--format pytorch with --quantize none would copy the model unchanged"):
+        tlzoo.export(str(generator), str(tmp_path / "out"), quantize="none")
 
     import tlzoo.onnx_export.run as run
 
@@ -182,3 +184,45 @@ def test_export_help_imports_nothing_heavy() -> None:
     imported = {line.split("|")[-1].strip().split(".")[0] for line in result.stderr.splitlines()
                 if line.startswith("import time:")}
     assert not imported & {"torch", "transformers", "onnx", "onnxruntime"}
+
+
+@pytest.mark.parametrize("backbone", ["tiny-gpt", "tiny-bert+tiny-bert"])
+def test_a_generation_model_exports_to_pytorch_int8_and_predicts_and_evaluates_through_the_cli(
+        backbone: str, tmp_path: Path) -> None:
+    """The decoder-LM and BERT2BERT routes: safetensors weights, Linear layers quantised when loaded."""
+    import torch
+    from tlzoo_translation.sample import paths
+
+    sample = paths()
+    source = tmp_path / "model"
+    tlzoo.train("translation", backbone=backbone, train=sample["train"], output=str(source), max_steps=2,
+                batch_size=8, quiet=True, seed=0, max_new_tokens=4)
+    out = tmp_path / "int8"
+    result = _cli("export", str(source), "--output", str(out), "--data", sample["validation"])
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "Linear layers quantised to int8 at load" in result.stdout and "int8: {'bleu'" in result.stdout
+    manifest = json.loads((out / "tlzoo.json").read_text())
+    assert manifest["export"]["format"] == "pytorch" and manifest["export"]["quantization"] == "dynamic-int8"
+    assert manifest["export"]["file"] == "model.safetensors" and len(manifest["export"]["source"]["sha256"]) == 64
+    assert not [p.name for p in out.iterdir() if p.suffix in (".bin", ".pt", ".pth", ".pkl")]
+    report = json.loads((out / "export_report.json").read_text())
+    assert report["agreement"]["sample_inputs"] == 2 and set(report["metrics"]) == {"data", "source", "int8"}
+
+    model = tlzoo.load(str(out))
+    linears = [m for m in model.model.modules() if type(m).__name__ == "Linear"]
+    assert linears and all(isinstance(m, torch.ao.nn.quantized.dynamic.Linear) for m in linears)
+    inputs = tmp_path / "inputs.jsonl"
+    inputs.write_text('{"text": "A man is walking."}\n{"text": "Two dogs run."}\n')
+    got = _cli("predict", str(out), "--input", str(inputs))
+    assert got.returncode == 0, got.stderr[-2000:]
+    rows = [json.loads(line) for line in got.stdout.splitlines()]
+    assert rows == model.predict(["A man is walking.", "Two dogs run."])
+    assert len(rows) == 2 and all(set(r) == {"translation"} and isinstance(r["translation"], str) for r in rows)
+    evaluated = _cli("evaluate", str(out), "--data", sample["validation"])
+    assert evaluated.returncode == 0, evaluated.stderr[-2000:]
+    assert json.loads(evaluated.stdout)["bleu"] == pytest.approx(report["metrics"]["int8"]["bleu"], abs=1e-6)
+    manifest["export"]["quantization"] = "int4"
+    (out / "tlzoo.json").write_text(json.dumps(manifest))
+    damaged = _cli("predict", str(out), "--text", "A dog.")
+    assert damaged.returncode == 1 and damaged.stderr.strip().count("\n") == 0
+    assert "corrupt (export quantization 'int4', expected 'dynamic-int8')" in damaged.stderr

@@ -33,7 +33,8 @@ class Predictor:
         self.collator = task.collator(tokenizer, model)
         import torch
 
-        self.device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        # exports (onnxruntime, int8) run on the CPU
+        self.device = torch.device("cuda" if torch.cuda.is_available() and "export" not in manifest else "cpu")
         self.model.to(self.device)
 
     @classmethod
@@ -44,7 +45,8 @@ class Predictor:
         manifest = read_manifest(folder)
         task_cls = task_spec(folder, manifest).load()
         _upgrade(manifest, task_cls)
-        if "export" in manifest:
+        quantized = _pytorch_export(folder, manifest)
+        if "export" in manifest and not quantized:
             return cls._load_exported(folder, manifest, task_cls(manifest.get("task_options") or {}))
         check_files(folder)
         task = task_cls(manifest.get("task_options") or {})
@@ -57,6 +59,10 @@ class Predictor:
         model = _load_part(folder, "the model",
                            lambda: head.load(str(folder), manifest["model_class"], manifest["state"]))
         model.eval()
+        if quantized:
+            from tlzoo.engine.quantize import quantize_linear
+
+            model = quantize_linear(model)
         tokenizer = _load_part(folder, "the tokenizer", lambda: transformers.AutoTokenizer.from_pretrained(folder))
         return cls(folder, manifest, task, model, tokenizer)
 
@@ -152,6 +158,19 @@ def _upgrade(manifest: dict[str, Any], task_cls: Any) -> None:
             if new in fields:
                 options.setdefault(new, value)
     manifest["task_options"] = options
+
+
+def _pytorch_export(folder: Path, manifest: dict[str, Any]) -> bool:
+    """Whether the folder is a PyTorch-format export (safetensors weights, quantised when loaded)."""
+    export = manifest.get("export")
+    if not isinstance(export, dict) or export.get("format") != "pytorch":
+        return False
+    from tlzoo.engine.quantize import DYNAMIC_INT8
+
+    if export.get("quantization") != DYNAMIC_INT8:
+        raise TlzooError(f"{folder / 'tlzoo.json'} is corrupt (export quantization {export.get('quantization')!r}, "
+                         f"expected {DYNAMIC_INT8!r}); export the model again")
+    return True
 
 
 def _load_part(folder: Path, what: str, load: Callable[[], Any]) -> Any:

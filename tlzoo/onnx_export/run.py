@@ -26,7 +26,9 @@ REDUCE_RANGE = False
 """7-bit weights avoid int8 overflow on CPUs without VNNI; this one (and any AVX512-VNNI/AMX Xeon) has it,
 and full-range weights lost less (see docs/benchmarks.md, export)."""
 QUANTIZATIONS = ("int8", "none")
-FORMATS = ("onnx",)
+FORMATS = ("onnx", "pytorch")
+"""onnx: one graph on onnxruntime (encoder tasks); pytorch: safetensors weights whose Linear layers are
+quantised to int8 at load (any task; the default for generation tasks, see :mod:`.pytorch_int8`)."""
 
 
 @dataclass
@@ -36,13 +38,16 @@ class ExportResult:
     report: dict[str, Any]
 
 
-def export(model_dir: str, output: str, format: str = "onnx", quantize: str = "int8", data: str | None = None,
+def export(model_dir: str, output: str, format: str | None = None, quantize: str = "int8", data: str | None = None,
            overwrite: bool = False, reduce_range: bool = REDUCE_RANGE) -> ExportResult:
-    """Export ``model_dir`` (a folder written by ``tlzoo train``) to ``output``; nothing is written on failure."""
+    """Export ``model_dir`` (a folder written by ``tlzoo train``) to ``output``; nothing is written on failure.
+
+    ``format`` defaults to ``onnx`` for encoder tasks and ``pytorch`` for generation tasks.
+    """
     from tlzoo.engine.backends import require_export_extra
     from tlzoo.engine.model_folder import read_manifest, task_spec
 
-    if format not in FORMATS:
+    if format is not None and format not in FORMATS:
         raise TlzooError(f"--format {format!r} is not supported; expected one of {', '.join(FORMATS)}")
     if quantize not in QUANTIZATIONS:
         raise TlzooError(f"--quantize {quantize!r} is not supported; expected one of {', '.join(QUANTIZATIONS)}")
@@ -53,10 +58,15 @@ def export(model_dir: str, output: str, format: str = "onnx", quantize: str = "i
         raise TlzooError(f"{source} is already an ONNX export; export the folder it came from ({origin})")
     spec = task_spec(source, manifest)
     task_cls = spec.load()
-    if getattr(task_cls, "generative", False):
+    generative = getattr(task_cls, "generative", False)
+    format = format or ("pytorch" if generative else "onnx")
+    if format == "onnx" and generative:
         raise TlzooError(f"{source}: task {manifest['task']!r} is not supported by the ONNX export: it generates "
-                         f"text token by token in a decoding loop; the export covers encoder tasks, whose "
-                         f"prediction is one forward pass")
+                         f"text token by token in a decoding loop; the ONNX export covers encoder tasks, whose "
+                         f"prediction is one forward pass; use --format pytorch (dynamic int8 of the Linear layers)")
+    if format == "pytorch" and quantize != "int8":
+        raise TlzooError("--format pytorch with --quantize none would copy the model unchanged; use the trained "
+                         "folder itself, or --quantize int8")
     examples = spec.metadata.get("example_inputs")
     if not isinstance(examples, Sequence) or isinstance(examples, str) or not examples:
         raise TlzooError(f"{source}: task {manifest['task']!r} declares no example_inputs (spec metadata), which "
@@ -64,16 +74,23 @@ def export(model_dir: str, output: str, format: str = "onnx", quantize: str = "i
     _check_target(source, target, overwrite)
     if data is not None and not Path(data).is_file():
         raise TlzooError(f"--data file {data} does not exist")
-    require_export_extra("tlzoo export")
+    if format == "onnx":
+        require_export_extra("tlzoo export")
 
     from tlzoo.engine.predictor import Predictor
 
     predictor = Predictor.load(str(source))
-    _check_encoder(source, predictor.model)
+    if format == "onnx":
+        _check_encoder(source, predictor.model)
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.export-", dir=target.parent))
     try:
-        result = _export_into(staging, predictor, list(examples), quantize, data, reduce_range)
+        if format == "onnx":
+            result = _export_into(staging, predictor, list(examples), quantize, data, reduce_range)
+        else:
+            from tlzoo.onnx_export.pytorch_int8 import export_into
+
+            result = export_into(staging, predictor, list(examples), data)
         _publish(staging, target, overwrite)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -229,16 +246,22 @@ def model_card(manifest: dict[str, Any], report: dict[str, Any]) -> str:
              f"bytes), opset {export['opset']}, quantisation `{export['quantization']}`",
              "- parity with PyTorch (max abs output difference on the task's example inputs): "
              + ", ".join(f"{k} {v:.2e}" for k, v in diffs.items())]
-    if "metrics" in report:
-        metrics = report["metrics"]
-        models = [k for k in metrics if k != "data"]
-        keys = [k for k, v in metrics["source"].items() if isinstance(v, (int, float))]
-        lines += ["", f"## Metrics on `{metrics['data']}`", "", "| metric | " + " | ".join(models) + " |",
-                  "| --- |" + " --- |" * len(models)]
-        lines += [f"| {k} | " + " | ".join(_cell(metrics[m].get(k)) for m in models) + " |" for k in keys]
+    lines += metrics_lines(report)
     lines += ["", "## Use", "", "```python", "import tlzoo", "", "model = tlzoo.load(\"path/to/this/folder\")",
               "model.predict([...])  # runs on onnxruntime", "```", ""]
     return "\n".join(lines)
+
+
+def metrics_lines(report: dict[str, Any]) -> list[str]:
+    """The model card's table of the task's metrics on ``--data`` (source and exports side by side), if any."""
+    if "metrics" not in report:
+        return []
+    metrics = report["metrics"]
+    models = [k for k in metrics if k != "data"]
+    keys = [k for k, v in metrics["source"].items() if isinstance(v, (int, float))]
+    lines = ["", f"## Metrics on `{metrics['data']}`", "", "| metric | " + " | ".join(models) + " |",
+             "| --- |" + " --- |" * len(models)]
+    return lines + [f"| {k} | " + " | ".join(_cell(metrics[m].get(k)) for m in models) + " |" for k in keys]
 
 
 def _cell(value: Any) -> str:

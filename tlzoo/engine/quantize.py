@@ -1,0 +1,26 @@
+"""PyTorch dynamic int8 of a model's Linear layers, applied when a folder is loaded.
+
+``tlzoo export --quantize int8`` of a generation model (translation, summarization) writes a folder whose
+weights stay fp32 safetensors and whose manifest records ``"quantization": "dynamic-int8"``: loading
+applies :func:`quantize_linear`, so nothing is ever unpickled (a quantised module saved with
+``torch.save`` would be). The decoding loop is unchanged; each Linear runs int8 weights x int8 activations
+(quantised per row at run time) on the CPU.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+DYNAMIC_INT8 = "dynamic-int8"
+"""The ``quantization`` a PyTorch-format export records in ``tlzoo.json``."""
+
+
+def quantize_linear(model: Any) -> Any:
+    """``model`` with every ``torch.nn.Linear`` replaced in place by its dynamic int8 counterpart (CPU only)."""
+    import torch
+
+    with warnings.catch_warnings():  # torch.ao.quantization announces its move to torchao
+        warnings.simplefilter("ignore")
+        return torch.ao.quantization.quantize_dynamic(model.cpu(), {torch.nn.Linear}, dtype=torch.qint8,
+                                                      inplace=True)
