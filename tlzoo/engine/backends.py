@@ -19,13 +19,14 @@ EXPORT_EXTRA = "tlzoo[export]"
 
 
 def require_export_extra(what: str) -> None:
-    """Fail early, in one line, when the optional ONNX dependencies are missing."""
-    missing = []
-    for module in ("onnx", "onnxruntime"):
-        try:
-            __import__(module)
-        except ImportError:
-            missing.append(module)
+    """Fail early, in one line, when the optional ONNX dependencies are missing.
+
+    Looked up, not imported: importing ``onnx`` costs a second or more, and running an export needs only
+    onnxruntime.
+    """
+    from importlib.util import find_spec
+
+    missing = [module for module in ("onnx", "onnxruntime") if find_spec(module) is None]
     if missing:
         raise TlzooError(f"{what} needs {' and '.join(missing)}, which {'is' if len(missing) == 1 else 'are'} "
                          f"not installed; install {EXPORT_EXTRA} (pip install '{EXPORT_EXTRA}')")
