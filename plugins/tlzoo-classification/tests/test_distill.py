@@ -1,0 +1,99 @@
+"""``tlzoo distill`` on classification: the real CLI, a layer-pruned student, transfer text, the teacher's
+outputs computed once, and the errors a wrong teacher, student or data gets."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+import tlzoo
+from tlzoo.cli.main import cli
+
+
+@pytest.fixture(scope="module")
+def teacher(tmp_path_factory: pytest.TempPathFactory) -> str:
+    from tlzoo_classification.sample import paths
+
+    output = tmp_path_factory.mktemp("teacher") / "model"
+    tlzoo.train("classification", backbone="tiny-bert", train=paths()["train"], output=str(output), max_steps=10,
+                learning_rate=3e-3, quiet=True)
+    return str(output)
+
+
+def _distil(*args: str) -> Any:
+    return CliRunner().invoke(cli, ["distill", *args])
+
+
+def test_distil_a_pruned_student_with_transfer_text_from_the_cli(teacher: str, sample: dict, tmp_path: Path) -> None:
+    unlabeled = tmp_path / "transfer.txt"
+    unlabeled.write_text("a wonderful film\nboring and far too long\nthe acting is great\n")
+    student = tmp_path / "student"
+    result = _distil(teacher, "--student", "teacher:layers=1", "--train", sample["train"], "--validation",
+                     sample["validation"], "--unlabeled", str(unlabeled), "--output", str(student), "--epochs", "1",
+                     "--temperature", "3", "--alpha", "0.3", "--quiet")
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((student / "tlzoo.json").read_text())
+    assert manifest["task"] == "classification"
+    assert manifest["state"]["labels"] == json.loads((Path(teacher) / "tlzoo.json").read_text())["state"]["labels"]
+    info = manifest["distillation"]
+    assert info["student"] == "teacher:layers=1" and info["teacher"]["layers"] == 2
+    assert (info["temperature"], info["alpha"], info["unlabeled"], info["unlabeled_rows"]) == (3.0, 0.3,
+                                                                                                ["transfer.txt"], 3)
+    assert json.loads((student / "config.json").read_text())["num_hidden_layers"] == 1
+    assert [r["event"] for r in map(json.loads, (student / "log.jsonl").read_text().splitlines())].count("eval") == 1
+    # a normal model folder: predict and evaluate work unchanged
+    predicted = CliRunner().invoke(cli, ["predict", str(student), "--text", "a wonderful film"])
+    assert predicted.exit_code == 0, predicted.output
+    assert json.loads(predicted.output.splitlines()[-1])["label"] in ("positive", "negative")
+    evaluated = CliRunner().invoke(cli, ["evaluate", str(student), "--data", sample["validation"]])
+    assert evaluated.exit_code == 0 and '"accuracy"' in evaluated.output
+
+
+def test_the_teacher_runs_once_per_row_and_not_again_on_a_rerun(teacher: str, sample: dict, tmp_path: Path) -> None:
+    import shutil
+
+    train = tmp_path / "train.csv"  # a file of its own: no earlier run's cache
+    shutil.copy(sample["train"], train)
+    rows = len(train.read_text().splitlines()) - 1
+    calls: list[int] = []
+    options = {"train": str(train), "output": str(tmp_path / "s"), "epochs": 3, "batch_size": 16, "quiet": True}
+    tlzoo.distill(teacher, "teacher:layers=1", sink=calls, **options)
+    assert sum(calls) == rows  # three epochs, one pass of the teacher
+    again: list[int] = []
+    tlzoo.distill(teacher, "teacher:layers=1", sink=again, overwrite=True, **options)
+    assert again == []  # read back from the Arrow cache
+
+
+def test_a_student_backbone_with_another_tokenizer_works_on_a_sequence_task(teacher: str, sample: dict,
+                                                                             tmp_path: Path) -> None:
+    result = tlzoo.distill(teacher, "minilm-l6", train=sample["train"], output=str(tmp_path / "s"), max_steps=2,
+                           quiet=True)
+    manifest = json.loads(Path(result.output_dir, "tlzoo.json").read_text())
+    assert manifest["backbone"]["name"] == "minilm-l6" and manifest["distillation"]["student"] == "minilm-l6"
+
+
+def test_errors(teacher: str, sample: dict, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    common = ["--student", "teacher:layers=1", "--output", str(out)]
+    not_a_model = tmp_path / "folder"
+    not_a_model.mkdir()
+    result = _distil(str(not_a_model), "--train", sample["train"], *common)
+    assert result.exit_code == 1 and f"teacher {not_a_model} is not a tlzoo model folder" in result.output
+    other_labels = tmp_path / "labels.csv"
+    other_labels.write_text("text,label\ngood,positive\nmeh,neutral\n")
+    result = _distil(teacher, "--train", str(other_labels), *common)
+    assert result.exit_code == 1
+    assert "label(s) neutral are not among the teacher's labels (negative, positive" in result.output
+    from tlzoo_ner.sample import paths as ner_paths
+
+    result = _distil(teacher, "--train", ner_paths()["train"], *common)
+    assert result.exit_code == 1 and "is a 'classification' model, and the training data does not fit" in result.output
+    result = _distil(teacher, "--train", sample["train"], "--student", "teacher:layers=5", "--output", str(out))
+    assert result.exit_code == 1 and "the teacher has only 2 layers" in result.output
+    result = _distil(teacher, "--train", sample["train"], "--alpha", "1.5", *common)
+    assert result.exit_code == 1 and "--alpha must be in [0, 1]" in result.output
+    assert not out.exists()
