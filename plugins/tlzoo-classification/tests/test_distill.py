@@ -97,3 +97,52 @@ def test_errors(teacher: str, sample: dict, tmp_path: Path) -> None:
     result = _distil(teacher, "--train", sample["train"], "--alpha", "1.5", *common)
     assert result.exit_code == 1 and "--alpha must be in [0, 1]" in result.output
     assert not out.exists()
+
+
+@pytest.mark.parametrize(("task", "sample_paths"), [("multilabel-classification", "multilabel_paths"),
+                                                    ("text-regression", "regression_paths")])
+def test_multilabel_and_regression_students_inherit_the_teachers_state(task: str, sample_paths: str,
+                                                                       tmp_path: Path) -> None:
+    from tlzoo_classification import sample
+
+    files = getattr(sample, sample_paths)()
+    teacher = tlzoo.train(task, backbone="tiny-bert", train=files["train"], validation=files["validation"],
+                          output=str(tmp_path / "teacher"), max_steps=3, quiet=True)
+    student = tlzoo.distill(teacher.output_dir, "teacher:layers=1", train=files["train"],
+                            output=str(tmp_path / "student"), max_steps=3, quiet=True)
+    theirs = json.loads(Path(teacher.output_dir, "tlzoo.json").read_text())["state"]
+    mine = json.loads(Path(student.output_dir, "tlzoo.json").read_text())["state"]
+    assert mine == theirs  # labels and tuned thresholds (no validation here to tune them again)
+    assert all(record["loss"] == record["loss"] for record in student.history if record["event"] == "train")
+    assert tlzoo.load(student.output_dir).predict(["the senator won the match"])
+
+
+def test_an_interrupted_distillation_resumes_with_tlzoo_distill_resume(teacher: str, sample: dict, tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    from safetensors.torch import load_file
+
+    from tlzoo.engine.loop import FitLoop
+
+    options = {"train": sample["train"], "max_steps": 6, "save_every": 2, "batch_size": 16, "quiet": True,
+               "temperature": 3.0, "alpha": 0.2}
+    whole = tlzoo.distill(teacher, "teacher:layers=1", output=str(tmp_path / "whole"), **options)
+    step = FitLoop._optimizer_step
+
+    def interrupt_at_step_5(loop: FitLoop, group: Any) -> float:
+        if loop.loop_state.step == 4:
+            raise KeyboardInterrupt
+        return step(loop, group)
+
+    monkeypatch.setattr(FitLoop, "_optimizer_step", interrupt_at_step_5)
+    with pytest.raises(KeyboardInterrupt, match="continue with: tlzoo distill --resume"):
+        tlzoo.distill(teacher, "teacher:layers=1", output=str(tmp_path / "cut"), **options)
+    monkeypatch.setattr(FitLoop, "_optimizer_step", step)
+    resumed = CliRunner().invoke(cli, ["distill", "--resume", str(tmp_path / "cut")])
+    assert resumed.exit_code == 0, resumed.output
+    log = [json.loads(line) for line in (tmp_path / "cut" / "log.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in log if r["event"] == "resume"] == [4]
+    manifest = json.loads((tmp_path / "cut" / "tlzoo.json").read_text())
+    assert (manifest["distillation"]["temperature"], manifest["distillation"]["alpha"]) == (3.0, 0.2)
+    mine, theirs = load_file(str(tmp_path / "cut" / "model.safetensors")), load_file(
+        str(Path(whole.output_dir) / "model.safetensors"))
+    assert all(mine[name].equal(theirs[name]) for name in theirs)
