@@ -66,7 +66,6 @@ class DistillRecipe(Recipe):
         self.layers = teacher_layers(settings.student)
         self.teacher_layer_count = 0
         self.unlabeled_rows = 0
-        self.sink: list[int] | None = None  # tests: the batch sizes the teacher forwarded
         self.raw_train: Any = None
 
     # -- state: the teacher's -----------------------------------------------------------------
@@ -145,13 +144,13 @@ class DistillRecipe(Recipe):
         from tlzoo.engine import data as data_mod
 
         if same:
-            return with_teacher_outputs(features, self.teacher, task, labelled, batch_size, digest, self.sink)
+            return with_teacher_outputs(features, self.teacher, task, labelled, batch_size, digest)
         own = data_mod.tokenize(task, raw, self.teacher.tokenizer, state, max_length, labelled,
                                 "tokenising for the teacher")
         if len(own) != len(features):
             raise TlzooError(f"the teacher's tokenizer cuts the data into {len(own)} rows and the student's into "
                              f"{len(features)}; choose a student with the teacher's tokenizer")
-        outputs = with_teacher_outputs(own, self.teacher, task, labelled, batch_size, digest, self.sink)
+        outputs = with_teacher_outputs(own, self.teacher, task, labelled, batch_size, digest)
         names = [c for c in outputs.column_names if c.startswith("teacher_") or c == LABELLED]
         return concatenate_datasets([features, outputs.select_columns(names)], axis=1)
 
@@ -224,7 +223,7 @@ def _saved_settings(output: str | None) -> dict[str, Any]:
 
 def distill(teacher: str | None = None, student: str | None = None, *, unlabeled: Sequence[str] = (),
             temperature: float | None = None, alpha: float | None = None, config: str | None = None,
-            sink: list[int] | None = None, **options: Any) -> TrainResult:
+            **options: Any) -> TrainResult:
     """Train ``student`` on the outputs of the model in folder ``teacher``; see ``tlzoo distill --help``.
 
     ``options`` are :func:`tlzoo.train`'s (``train``, ``validation``, ``output``, ``epochs``, ...); the
@@ -261,9 +260,7 @@ def distill(teacher: str | None = None, student: str | None = None, *, unlabeled
     cfg = resolve_config(manifest["task"], config, command="distill",
                          **{"head": head, **options, "backbone": settings.student, "task_options": given_options})
     _check_data(model, cfg.train, cfg.format)
-    recipe = DistillRecipe(settings, model, cfg.train or "")
-    recipe.sink = sink
-    return run(cfg, recipe)
+    return run(cfg, DistillRecipe(settings, model, cfg.train or ""))
 
 
 def _check_data(teacher: Any, path: str | None, data_format: str | None) -> None:

@@ -119,11 +119,10 @@ def same_tokenizer(first: Any, second: Any) -> bool:
 
 # -- the teacher's outputs -------------------------------------------------------------------
 def with_teacher_outputs(features: Any, teacher: Any, task: Any, labelled: bool, batch_size: int,
-                         digest: str, sink: list[int] | None = None) -> Any:
+                         digest: str) -> Any:
     """``features`` with the teacher's outputs (one column per declared output), the token mask of token
     tasks and :data:`LABELLED`, computed by one batched ``datasets.map`` and cached as an Arrow file keyed by
-    the rows' fingerprint and the teacher's weights, so a run computes them once and a rerun not at all.
-    ``sink`` (tests) collects the size of each batch the teacher forwards."""
+    the rows' fingerprint and the teacher's weights, so a run computes them once and a rerun not at all."""
     spec = task.distillation
     key = hashlib.sha256("|".join([CACHE_VERSION, features._fingerprint, digest, str(labelled),
                                    type(task).__name__]).encode()).hexdigest()[:32]
@@ -134,8 +133,6 @@ def with_teacher_outputs(features: Any, teacher: Any, task: Any, labelled: bool,
 
     def outputs(rows: dict[str, list]) -> dict[str, list]:
         count = len(rows[columns[0]])
-        if sink is not None:
-            sink.append(count)
         batch = collator([{c: rows[c][i] for c in columns} for i in range(count)])
         batch = {k: v.to(device) for k, v in batch.items() if k in columns}
         with torch.inference_mode():
