@@ -122,6 +122,7 @@ class DistillRecipe(Recipe):
             rows = rows.select_columns(keep)
             extra = _with_placeholders(extra, rows, spec).select_columns(keep)
             rows = concatenate_datasets([rows, extra.cast(rows.features)])
+        self.teacher.model = None  # its outputs are stored and the student is copied: free it while training
         return DistillingTask(task, self.settings.temperature, self.settings.alpha), rows
 
     def _check_tokenizer(self, task: Any, tokenizer: Any) -> bool:
