@@ -16,7 +16,8 @@ if TYPE_CHECKING:
     from tlzoo.onnx_export.run import ExportResult
 
 __version__ = "0.1.0"
-__all__ = ["API_VERSION", "Spec", "TlzooError", "__version__", "export", "hookimpl", "list_components", "load", "train"]
+__all__ = ["API_VERSION", "Spec", "TlzooError", "__version__", "distill", "export", "hookimpl", "list_components",
+           "load", "train"]
 
 
 def list_components(kind: str | None = None) -> list[Spec]:
@@ -34,6 +35,15 @@ def train(task: str | None = None, **options: Any) -> TrainResult:
     from tlzoo.engine.run import train as _train
 
     return _train(task, **options)
+
+
+def distill(teacher: str | None = None, student: str | None = None, **options: Any) -> TrainResult:
+    """Train a smaller ``student`` (``"teacher:layers=3"`` or a backbone) on the outputs of the model in folder
+    ``teacher``; ``unlabeled=[FILE, ...]``, ``temperature``, ``alpha`` and :func:`train`'s options (``train``,
+    ``output``, ``epochs``...). The result is a folder like :func:`train`'s; see ``tlzoo distill --help``."""
+    from tlzoo.distillation.run import distill as _distill
+
+    return _distill(teacher, student, **options)
 
 
 def load(path: str) -> Predictor:

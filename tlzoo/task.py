@@ -58,6 +58,26 @@ class Built:
     ``state`` before preprocessing, and the manifest saves them for prediction."""
 
 
+@dataclasses.dataclass(frozen=True)
+class Distillation:
+    """How ``tlzoo distill`` trains a student on a teacher's outputs for a task (:attr:`BaseTask.distillation`).
+
+    Each name of ``outputs`` is an attribute of the model's output (``logits``, ``start_logits``...) and is
+    matched with the batch column of ``labels`` at the same place; the losses of several outputs are
+    averaged (QA: start and end, as the model's own loss). ``kind`` is what the outputs are: ``softmax``
+    (KL between temperature-softened distributions, cross-entropy to the labels), ``sigmoid`` (the same per
+    label, binary) or ``mse`` (regression: mean squared error to the teacher and to the labels). ``level``
+    says what one distribution is: ``sequence`` (one per row), ``token`` (one per token, only where
+    :meth:`BaseTask.distillation_mask` is true) or ``position`` (one over the row's tokens, as start and end
+    positions are; padding is left out).
+    """
+
+    outputs: tuple[str, ...] = ("logits",)
+    labels: tuple[str, ...] = ("labels",)
+    kind: str = "softmax"
+    level: str = "sequence"
+
+
 @dataclasses.dataclass
 class TaskOptions:
     """Task-specific options; subclasses add fields, which become ``--kebab-case`` CLI flags."""
@@ -96,6 +116,9 @@ class BaseTask:
     prediction_options: ClassVar[tuple[str, ...]] = ()
     """Fields of ``options_class`` that a prediction call may change without retraining (generation
     settings): ``Predictor.predict(inputs, num_beams=4)``, ``tlzoo predict MODEL --num-beams 4``."""
+
+    distillation: ClassVar[Distillation | None] = None
+    """How a student learns this task from a teacher (``tlzoo distill``); ``None``: the task cannot be distilled."""
 
     def __init__(self, options: TaskOptions | Mapping[str, Any] | None = None) -> None:
         if options is None:
@@ -149,6 +172,12 @@ class BaseTask:
         inputs = {k: v for k, v in batch.items() if k != "labels"}
         logits = model(**inputs).logits
         return list(logits.float().cpu().numpy())
+
+    def distillation_mask(self, features: Mapping[str, list]) -> list[list[int]]:
+        """For a ``token`` level :attr:`distillation`: per feature row (a batch of columns), 1 for each token
+        that carries a target (a word's aligned sub-token), else 0. Default: where ``labels`` is not -100;
+        a task that distils on unlabelled text (no ``labels``) overrides it."""
+        return [[int(label != -100) for label in row] for row in features["labels"]]
 
     # -- results ------------------------------------------------------------------------
     def postprocess(self, outputs: Sequence[Any], features: Any, examples: Any,

@@ -25,10 +25,11 @@ from tlzoo.engine.config import HELP, TrainConfig
 _POSITIONAL = {"task", "task_options"}
 
 
-def _engine_options(command: Any) -> Any:
+def _engine_options(command: Any, skip: tuple[str, ...] = ()) -> Any:
+    """``command`` with a flag per :class:`TrainConfig` field but the positional ones, ``resume`` and ``skip``."""
     hints = typing.get_type_hints(TrainConfig)
     for field in reversed(dataclasses.fields(TrainConfig)):
-        if field.name in _POSITIONAL or field.name == "resume":
+        if field.name in _POSITIONAL or field.name == "resume" or field.name in skip:
             continue
         flag = "--" + field.name.replace("_", "-")
         hint = hints[field.name]

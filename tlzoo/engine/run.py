@@ -33,12 +33,14 @@ def task_class(name: str) -> tuple[type[BaseTask], Any]:
     return spec.load(), spec
 
 
-def resolve_config(task: str | None, config_file: str | None = None, **options: Any) -> TrainConfig:
+def resolve_config(task: str | None, config_file: str | None = None, *, command: str = "train",
+                   **options: Any) -> TrainConfig:
     """The full configuration a run would use (``--print-config`` shows it).
 
     With ``resume=True`` the run's saved configuration (``run_config.json`` in ``output``, taken from
     the options or else the config file) is merged under the options given now, so the Python API and
-    ``tlzoo train --resume`` resume alike.
+    ``tlzoo train --resume`` resume alike. ``command`` is the one resuming: a run of ``tlzoo distill``
+    (its saved configuration has a ``distill`` entry) resumes only with that command.
     """
     from tlzoo.engine.output import RUN_CONFIG
 
@@ -54,6 +56,11 @@ def resolve_config(task: str | None, config_file: str | None = None, **options: 
         if not saved_path.is_file():
             raise TlzooError(f"cannot resume: {folder} has no {RUN_CONFIG}; pass the folder of an interrupted run")
         saved, saved_file = json.loads(saved_path.read_text()), str(saved_path)
+        owner = "distill" if "distill" in saved else "train"
+        if owner != command:
+            raise TlzooError(f"cannot resume: {folder} is a run of 'tlzoo {owner}'; continue it with: "
+                             f"tlzoo {owner} --resume {folder}")
+        saved.pop("distill", None)
         if task and saved.get("task") != task:
             raise TlzooError(f"cannot resume: {folder} is a run of task {saved.get('task')!r}, not {task!r}")
         options = {**options, "output": folder}
@@ -140,6 +147,39 @@ class RunInterrupted(KeyboardInterrupt):
     """Ctrl-C during :func:`train`; the message says what the output folder kept and how to resume."""
 
 
+class Recipe:
+    """What a run does between reading its data and fitting: plain fine-tuning here; ``tlzoo distill``
+    (:mod:`tlzoo.distillation.run`) overrides it to learn from a teacher through the same engine."""
+
+    command = "train"
+    """The command that resumes such a run (``tlzoo COMMAND --resume DIR``)."""
+
+    def state(self, task: BaseTask, train: Any) -> dict[str, Any]:
+        """The task's state (e.g. its label set), learnt from the training data."""
+        return task.setup(train)
+
+    def backbone(self, config: TrainConfig, task: BaseTask) -> Any:
+        from tlzoo.backbones.resolve import resolve_backbone
+
+        return resolve_backbone(config.backbone or task.default_backbone)
+
+    def model(self, task: BaseTask, backbone: Any, head: Any, state: dict[str, Any]) -> Any:
+        """The model to train, as the task's :class:`tlzoo.task.Built`."""
+        return task.build_model(with_head(backbone, head, state), state)
+
+    def training(self, task: BaseTask, features: Any, tokenizer: Any, state: dict[str, Any], max_length: int,
+                 accelerator: Any) -> tuple[Any, Any]:
+        """The task the loop trains with (its ``loss`` and ``collator``) and the training rows."""
+        return task, features
+
+    def saved(self) -> dict[str, Any]:
+        """What ``run_config.json`` keeps besides the engine options, to resume."""
+        return {}
+
+    def describe(self, manifest: dict[str, Any]) -> None:
+        """Add what the manifest should record of this recipe."""
+
+
 @dataclass
 class _Attempt:
     """What a failure must know: the new run to undo if it made no step, and the loop once built."""
@@ -148,6 +188,7 @@ class _Attempt:
     resume: bool
     new_run: Any = None
     loop: Any = None
+    command: str = "train"
 
     def step(self) -> int:
         return self.loop.loop_state.step if self.loop is not None else 0
@@ -166,7 +207,7 @@ class _Attempt:
             return f"interrupted before the first training step; nothing was kept in {self.output}"
         from tlzoo.engine.checkpoint import list_checkpoints
 
-        command = f"tlzoo train --resume {shlex.quote(str(self.output))}"
+        command = f"tlzoo {self.command} --resume {shlex.quote(str(self.output))}"
         when = f"interrupted at step {self.step()}" if self.loop is not None else "interrupted"
         found = list_checkpoints(self.output)
         if not found:
@@ -182,10 +223,14 @@ def train(task: str | None = None, config: str | None = None, **options: Any) ->
     that fails before its first optimizer step leaves the output folder as it was; Ctrl-C raises
     :class:`RunInterrupted`, whose message says what was kept.
     """
-    cfg = resolve_config(task, config, **options)
-    attempt = _Attempt(Path(cfg.output or "."), cfg.resume)
+    return run(resolve_config(task, config, **options), Recipe())
+
+
+def run(cfg: TrainConfig, recipe: Recipe) -> TrainResult:
+    """Train with a resolved configuration and ``recipe``; a failure is undone as :func:`train` says."""
+    attempt = _Attempt(Path(cfg.output or "."), cfg.resume, command=recipe.command)
     try:
-        return _train(cfg, attempt)
+        return _train(cfg, attempt, recipe)
     except BaseException as exc:
         kept = attempt.failed()
         if isinstance(exc, KeyboardInterrupt):
@@ -193,8 +238,7 @@ def train(task: str | None = None, config: str | None = None, **options: Any) ->
         raise
 
 
-def _train(cfg: TrainConfig, attempt: _Attempt) -> TrainResult:
-    from tlzoo.backbones.resolve import resolve_backbone
+def _train(cfg: TrainConfig, attempt: _Attempt, recipe: Recipe) -> TrainResult:
     from tlzoo.data.source import DataSource
     from tlzoo.engine import data as data_mod
     from tlzoo.engine.checkpoint import prune
@@ -227,32 +271,35 @@ def _train(cfg: TrainConfig, attempt: _Attempt) -> TrainResult:
                                      cfg.max_train_samples if name == "train" else cfg.max_eval_samples,
                                      streaming=cfg.streaming and name == "train", format=cfg.format)
            for name, path in splits.items() if path}
-    state = task_obj.setup(raw["train"])
+    state = recipe.state(task_obj, raw["train"])
     for name in ("validation", "test"):
         if name in raw:
             task_obj.check(raw[name], state, DataSource(splits[name], cfg.format))
-    backbone = resolve_backbone(cfg.backbone or cls.default_backbone)
+    backbone = recipe.backbone(cfg, task_obj)
     tokenizer = backbone.load_tokenizer()
     max_length = min(cfg.max_length, _model_limit(tokenizer))
     # Built before tokenising: the facts build_model learns about the backbone are what preprocess needs.
-    built = task_obj.build_model(with_head(backbone, head, state), state)
+    built = recipe.model(task_obj, backbone, head, state)
     model, state = built.model, {**state, **built.facts}
 
     with accelerator.main_process_first():
         features = {name: data_mod.tokenize(task_obj, dataset, tokenizer, state, max_length,
                                             name == "train", f"tokenising {name}")
                     for name, dataset in raw.items()}
+        loop_task, train_rows = recipe.training(task_obj, features["train"], tokenizer, state, max_length,
+                                                accelerator)
     model = prepare_model(model, cfg.strategy, (cfg.lora_r, cfg.lora_alpha, cfg.lora_dropout))
 
     if accelerator.is_main_process:
         if not cfg.resume:
             attempt.new_run = NewRun(output)
             attempt.new_run.begin()
-        run_config = {k: v for k, v in cfg.to_dict().items() if k not in ("resume", "overwrite")}
+        run_config = {**{k: v for k, v in cfg.to_dict().items() if k not in ("resume", "overwrite")},
+                      **recipe.saved()}
         (output / RUN_CONFIG).write_text(json.dumps(run_config, indent=2))
     accelerator.wait_for_everyone()
     evaluation = EvalSet(raw["validation"], features["validation"], cfg.validation) if "validation" in raw else None
-    loop = attempt.loop = FitLoop(task_obj, cfg, model, tokenizer, state, features["train"], evaluation, output,
+    loop = attempt.loop = FitLoop(loop_task, cfg, model, tokenizer, state, train_rows, evaluation, output,
                                   accelerator)
     if cfg.resume and loop.resume():
         loop.log.write(event="resume", step=loop.loop_state.step, processes=accelerator.num_processes)
@@ -288,6 +335,7 @@ def _train(cfg: TrainConfig, attempt: _Attempt) -> TrainResult:
         manifest = build_manifest(cfg, spec, task_obj, backbone, state, data_info)
         manifest["metrics"] = metrics
         manifest["processes"] = accelerator.num_processes
+        recipe.describe(manifest)
         extra = {"evaluation": artifacts / "evaluation"}
         if plot_curves(loop.log.records, task_obj.primary_metric, artifacts / "curves.png"):
             extra["curves.png"] = artifacts / "curves.png"

@@ -16,7 +16,7 @@ import numpy as np
 from tlzoo.api import TlzooError
 from tlzoo.data.source import as_source
 from tlzoo.data.tables import column_values, detect_column, read_table
-from tlzoo.task import BaseTask, Built, TaskOptions, truncation_flags
+from tlzoo.task import BaseTask, Built, Distillation, TaskOptions, truncation_flags
 
 logger = logging.getLogger(__name__)
 
@@ -127,6 +127,7 @@ class ClassificationTask(_SequenceTask):
     greater_is_better = True
     metric_kind = "label"
     metrics = ("classification",)
+    distillation = Distillation(kind="softmax")
 
     def setup(self, train: Any) -> dict[str, Any]:
         values = set(column_values(train, "label"))
@@ -189,6 +190,7 @@ class MultiLabelTask(_SequenceTask):
     greater_is_better = True
     metric_kind = "labels"
     metrics = ("multilabel",)
+    distillation = Distillation(kind="sigmoid")
 
     def _label_set(self, value: Any) -> list[str]:
         if isinstance(value, str):
@@ -274,6 +276,7 @@ class RegressionTask(_SequenceTask):
     greater_is_better = True
     metric_kind = "score"
     metrics = ("regression",)
+    distillation = Distillation(kind="mse")
 
     def _validate_rows(self, table: Any, path: str) -> None:
         super()._validate_rows(table, path)

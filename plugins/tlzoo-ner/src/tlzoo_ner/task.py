@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 
 from tlzoo.api import TlzooError
-from tlzoo.task import BaseTask, Built, ForwardContext, TaskOptions
-from tlzoo.token_alignment import align_labels, encode_windows, stitch, subtoken_probabilities
+from tlzoo.task import BaseTask, Built, Distillation, ForwardContext, TaskOptions
+from tlzoo.token_alignment import IGNORE, align_labels, encode_windows, stitch, subtoken_probabilities
 from tlzoo_ner.metric import SeqevalReport
 from tlzoo_ner.reader import location, read_tagged
 from tlzoo_ner.schemes import OUTSIDE, continuation_tag, detect_scheme, entity_spans, repair
@@ -78,6 +78,7 @@ class NerTask(BaseTask):
     greater_is_better = True
     metric_kind = "tags"
     metrics = ("seqeval", "seqeval-strict")
+    distillation = Distillation(kind="softmax", level="token")
     default_backbone = "minilm-l6"
     # Measured in benchmarks/ner_conll.py (F1 0.867 in 10 minutes); see the plugin's README.
     default_hparams: Mapping[str, Any] = {"learning_rate": 1e-4, "epochs": 3, "batch_size": 16,
@@ -125,6 +126,15 @@ class NerTask(BaseTask):
         else:
             columns["example_id"] = [examples["example_id"][row] for row in rows]
         return columns
+
+    def distillation_mask(self, features: Mapping[str, list]) -> list[list[int]]:
+        """The sub-tokens that carry a word's label: from ``labels``, or for unlabelled text (``word_ids``)
+        the same positions ``preprocess`` would label."""
+        if "labels" in features:
+            return super().distillation_mask(features)
+        continuation = {0: 0} if self.options.label_all_subtokens else None
+        return [[int(label != IGNORE) for label in align_labels(ids, [0] * (max(ids, default=0) + 1), continuation)]
+                for ids in features["word_ids"]]
 
     def collator(self, tokenizer: Any, model: Any) -> Any:
         from transformers import DataCollatorForTokenClassification

@@ -9,7 +9,7 @@ from functools import partial
 from typing import Any, ClassVar
 
 from tlzoo.api import TlzooError
-from tlzoo.task import BaseTask, ForwardContext, TaskOptions
+from tlzoo.task import BaseTask, Distillation, ForwardContext, TaskOptions
 from tlzoo_qa import reader, spans, windows
 
 
@@ -39,6 +39,8 @@ class ExtractiveQATask(BaseTask):
     greater_is_better: ClassVar[bool] = True
     metric_kind: ClassVar[str] = "span"
     metrics: ClassVar[tuple[str, ...]] = ("squad",)
+    distillation: ClassVar[Distillation | None] = Distillation(
+        outputs=("start_logits", "end_logits"), labels=("start_positions", "end_positions"), level="position")
     default_backbone: ClassVar[str] = "minilm-l6"
     default_hparams: ClassVar[Mapping[str, Any]] = {
         "max_length": 384, "batch_size": 16, "learning_rate": 1e-4, "epochs": 3, "warmup_ratio": 0.1}
