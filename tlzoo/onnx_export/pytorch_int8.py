@@ -2,7 +2,7 @@
 
 A generation model decodes token by token, so a single-graph ONNX export does not apply; PyTorch's dynamic
 int8 of the Linear layers decodes faster than fp32 on the decoder-LM and BERT2BERT routes (measured in
-docs/benchmarks.md, export: about 2x and 1.5x for one sentence). The folder keeps the source's
+docs/cli.md, tlzoo export: about 2x and 1.5x for one sentence). The folder keeps the source's
 safetensors weights, config and tokenizer; ``tlzoo.json`` records ``"export": {"format": "pytorch",
 "quantization": "dynamic-int8"}`` and loading quantises (:mod:`tlzoo.engine.quantize`), so nothing is
 unpickled. The check against the source: the predictions on the task's example inputs (how many are
