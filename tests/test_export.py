@@ -226,3 +226,13 @@ def test_a_generation_model_exports_to_pytorch_int8_and_predicts_and_evaluates_t
     damaged = _cli("predict", str(out), "--text", "A dog.")
     assert damaged.returncode == 1 and damaged.stderr.strip().count("\n") == 0
     assert "corrupt (export quantization 'int4', expected 'dynamic-int8')" in damaged.stderr
+
+
+def test_tlzoo_serve_answers_from_an_onnx_int8_export(trained: dict[str, str], tmp_path: Path, serve: Any) -> None:
+    pytest.importorskip("fastapi", reason="tlzoo[serve] is not installed (make install adds it)")
+    out = tmp_path / "sst2-int8"
+    tlzoo.export(trained["classification"], str(out))
+    server = serve(str(out))
+    status, answer = server.post("/models/sst2-int8/predict", {"inputs": ["a great film", "dull and long"]})
+    expected = tlzoo.load(str(out)).predict(["a great film", "dull and long"])
+    assert status == 200 and [{k: a[k] for k in e} for a, e in zip(answer, expected)] == expected

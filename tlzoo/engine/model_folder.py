@@ -114,6 +114,23 @@ def check_files(path: str | Path) -> None:
         check_safetensors(folder / shard)
 
 
+def is_onnx_export(manifest: dict[str, Any]) -> bool:
+    """A folder written by ``tlzoo export --format onnx``: a graph for onnxruntime, no safetensors weights.
+
+    (A ``--format pytorch`` export keeps the source's weights and loads like a trained folder.)
+    """
+    export = manifest.get("export")
+    return export is not None and not (isinstance(export, dict) and export.get("format") == "pytorch")
+
+
+def check_model_files(path: str | Path, manifest: dict[str, Any]) -> None:
+    """:func:`check_files`, or :func:`check_export_files` for an ONNX export."""
+    if is_onnx_export(manifest):
+        check_export_files(path, manifest)
+    else:
+        check_files(path)
+
+
 def check_export_files(path: str | Path, manifest: dict[str, Any]) -> Path:
     """A folder written by ``tlzoo export`` holds its graph and the tokenizer; returns the graph's path."""
     folder = Path(path)

@@ -39,15 +39,15 @@ class Predictor:
 
     @classmethod
     def load(cls, path: str) -> Predictor:
-        from tlzoo.engine.model_folder import check_files, head_spec, read_manifest, task_spec
+        from tlzoo.engine.model_folder import check_files, head_spec, is_onnx_export, read_manifest, task_spec
 
         folder = Path(path)
         manifest = read_manifest(folder)
         task_cls = task_spec(folder, manifest).load()
         _upgrade(manifest, task_cls)
-        quantized = _pytorch_export(folder, manifest)
-        if "export" in manifest and not quantized:
+        if is_onnx_export(manifest):
             return cls._load_exported(folder, manifest, task_cls(manifest.get("task_options") or {}))
+        quantized = _quantized(folder, manifest)
         check_files(folder)
         task = task_cls(manifest.get("task_options") or {})
         import transformers
@@ -160,10 +160,10 @@ def _upgrade(manifest: dict[str, Any], task_cls: Any) -> None:
     manifest["task_options"] = options
 
 
-def _pytorch_export(folder: Path, manifest: dict[str, Any]) -> bool:
+def _quantized(folder: Path, manifest: dict[str, Any]) -> bool:
     """Whether the folder is a PyTorch-format export (safetensors weights, quantised when loaded)."""
     export = manifest.get("export")
-    if not isinstance(export, dict) or export.get("format") != "pytorch":
+    if export is None:
         return False
     from tlzoo.engine.quantize import DYNAMIC_INT8
 

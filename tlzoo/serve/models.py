@@ -59,13 +59,13 @@ def parse_targets(targets: Sequence[str]) -> list[tuple[str, Path]]:
 
 def describe(targets: Sequence[str]) -> list[ServedModel]:
     """The models to serve, checked (manifest, task, files) without loading any weights."""
-    from tlzoo.engine.model_folder import check_files, read_manifest, task_spec
+    from tlzoo.engine.model_folder import check_model_files, read_manifest, task_spec
 
     models = []
     for name, folder in parse_targets(targets):
         manifest = read_manifest(folder)
         spec = task_spec(folder, manifest)
-        check_files(folder)
+        check_model_files(folder, manifest)
         models.append(ServedModel(name, folder, manifest, spec, task_schema(spec)))
     return models
 
