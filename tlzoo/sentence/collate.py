@@ -22,8 +22,10 @@ class GroupCollator:
     """Pads each group of texts on its own (a batch of pairs holds two padded tensors of their own lengths);
     ``labels`` become a float tensor. Rows missing a group (prediction inputs without a pair) leave it out."""
 
-    def __init__(self, tokenizer: Any) -> None:
+    def __init__(self, tokenizer: Any, flags: Sequence[str] = ()) -> None:
         self.tokenizer = tokenizer
+        self.flags = tuple(flags)
+        """Boolean columns passed through as tensors (e.g. which rows have a pair)."""
 
     def __call__(self, rows: Sequence[dict[str, Any]]) -> dict[str, torch.Tensor]:
         batch: dict[str, torch.Tensor] = {}
@@ -34,6 +36,9 @@ class GroupCollator:
                      for row in rows]
             padded = self.tokenizer.pad(group, return_tensors="pt")
             batch.update({prefix + name: value for name, value in padded.items()})
+        for name in self.flags:
+            if rows and rows[0].get(name) is not None:
+                batch[name] = torch.tensor([bool(row[name]) for row in rows])
         if rows and rows[0].get("labels") is not None:
             batch["labels"] = torch.tensor([float(row["labels"]) for row in rows])
         return batch

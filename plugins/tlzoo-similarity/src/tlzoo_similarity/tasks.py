@@ -28,6 +28,8 @@ TEXT_COLUMNS = ("text", "sentence1", "anchor", "query", "question", "sentence", 
 PAIR_COLUMNS = ("text_pair", "sentence2", "positive", "answer", "passage", "document", "hypothesis")
 SCORE_COLUMNS = ("score", "label", "similarity", "labels")
 NEGATIVE_COLUMNS = ("negative", "hard_negative", "negative_passage")
+HAS_PAIR = "has_pair"
+"""Prediction inputs that mix single texts and pairs: which rows have a pair (the others get an empty one)."""
 
 
 @dataclasses.dataclass
@@ -83,7 +85,7 @@ class _EncoderTask(BaseTask):
     def feature_columns(self) -> tuple[str, ...]:  # type: ignore[override]
         from tlzoo.sentence.collate import feature_columns
 
-        return feature_columns()
+        return (*feature_columns(), HAS_PAIR)
 
     # -- data ---------------------------------------------------------------------------
     def load_split(self, path: str, split: str) -> Any:
@@ -130,11 +132,9 @@ class _EncoderTask(BaseTask):
                 raise TlzooError(f"prediction input {item!r}: expected a string, [text, text_pair] or "
                                  f'{{"text": ..., "text_pair": ...}}')
         columns: dict[str, list] = {"text": texts}
-        if any(p is not None for p in pairs):
-            if any(p is None for p in pairs):
-                raise TlzooError("prediction inputs mix single texts and pairs; predict embeddings and "
-                                 "similarities in separate calls")
-            columns["text_pair"] = pairs
+        if any(p is not None for p in pairs):  # rows without a pair get an embedding, the others a similarity
+            columns["text_pair"] = [p or "" for p in pairs]
+            columns[HAS_PAIR] = [p is not None for p in pairs]
         return Columns(columns)
 
     # -- model --------------------------------------------------------------------------
@@ -156,6 +156,8 @@ class _EncoderTask(BaseTask):
             if column in examples:
                 other = tokenizer(examples[column], truncation=True, max_length=max_length)
                 features.update({prefix + name: values for name, values in other.items()})
+        if HAS_PAIR in examples:
+            features[HAS_PAIR] = list(examples[HAS_PAIR])
         if "label" in examples:
             features["labels"] = [self.encode_score(value, state) for value in examples["label"]]
         return features
@@ -166,7 +168,7 @@ class _EncoderTask(BaseTask):
     def collator(self, tokenizer: Any, model: Any) -> Any:
         from tlzoo.sentence.collate import GroupCollator
 
-        return GroupCollator(tokenizer)
+        return GroupCollator(tokenizer, flags=(HAS_PAIR,))
 
     def forward(self, model: Any, batch: Mapping[str, Any], context: ForwardContext) -> list[Any]:
         """Per row: the text's embedding, and its pair's (or None); with a corpus, the row's hits instead."""
@@ -178,9 +180,11 @@ class _EncoderTask(BaseTask):
             from tlzoo_similarity.search import search
 
             return search(model, context, first)
-        second = (embed(model, batch, "pair_", pooling).float().cpu().numpy() if "pair_input_ids" in batch
-                  else [None] * len(first))
-        return list(zip(first, second))
+        if "pair_input_ids" not in batch:
+            return [(vector, None) for vector in first]
+        second = embed(model, batch, "pair_", pooling).float().cpu().numpy()
+        paired = batch[HAS_PAIR].tolist() if HAS_PAIR in batch else [True] * len(first)
+        return [(a, b if has else None) for a, b, has in zip(first, second, paired)]
 
     # -- results ------------------------------------------------------------------------
     def postprocess(self, outputs: Sequence[Any], features: Any, examples: Any,
