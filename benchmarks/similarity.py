@@ -34,6 +34,9 @@ STANDARD = {"strategy": "full", "epochs": 10, "batch_size": 8, "learning_rate": 
 """Standard fine-tuning of the whole model with the classification task's default head and learning rate;
 10 epochs at batch 8 so that even 16 examples get 20 optimizer steps."""
 SHOTS, DRAWS = (8, 16, 64), 5
+BUDGET, QUICK_BUDGET = 19 * 60, 600
+"""Seconds for the whole run: few-shot runs stop starting past it (each method gets half of what the STS part
+left), and the table says how many draws each size got."""
 
 
 def _backbone_path() -> str:
@@ -130,19 +133,23 @@ def _draw(rows: list[tuple[str, str]], shots: int, seed: int) -> list[tuple[str,
 
 
 def job_fewshot(args: dict) -> dict:
-    """Every draw of every size with one method, in this one process."""
+    """Every draw of every size with one method, in this one process; no new run starts after the deadline."""
+    import time
+
     import tlzoo
 
-    runs = {}
+    runs: dict[str, list] = {}
     for shots, files in args["draws"].items():
         runs[shots] = []
         for index, train in enumerate(files):
+            if time.time() > args["deadline"]:
+                return {"runs": runs, "cut_by_deadline": True}
             result = tlzoo.train("classification", backbone="minilm-l6", train=train, test=args["test"],
                                  output=str(Path(args["output"]) / f"{shots}_{index}"), overwrite=True, quiet=True,
                                  eval_every="none", **args["options"])
             runs[shots].append({"accuracy": result.metrics["test"]["accuracy"],
                                 "train_seconds": result.metrics["train"]["seconds"]})
-    return {"runs": runs}
+    return {"runs": runs, "cut_by_deadline": False}
 
 
 JOBS = {"untrained": job_untrained, "tlzoo_sts": job_tlzoo_sts, "st_sts": job_st_sts, "fewshot": job_fewshot}
@@ -153,7 +160,7 @@ def main(quick: bool) -> None:
 
     stsb, sst2 = require_shared("stsb"), require_shared("sst2")
     WORK.mkdir(parents=True, exist_ok=True)
-    started = time.perf_counter()
+    started, started_at = time.perf_counter(), time.time()
     files = {}
     for split, limit in (("train", 64 if quick else 0), ("dev", 48 if quick else 0)):
         files[split] = WORK / f"sts_{split}.jsonl"
@@ -182,10 +189,13 @@ def main(quick: bool) -> None:
             path = WORK / f"fewshot_{k}_{seed}.tsv"
             path.write_text("sentence\tlabel\n" + "".join(f"{s}\t{label}\n" for s, label in _draw(rows, k, seed)))
             draws[str(k)].append(str(path))
-    for method, options in (("setfit", SETFIT), ("standard", STANDARD)):
+    end = started_at + (QUICK_BUDGET if quick else BUDGET)
+    for position, (method, options) in enumerate((("setfit", SETFIT), ("standard", STANDARD))):
         options = {**options, **({"setfit_iterations": 1, "epochs": 1} if quick else {})}
-        results["fewshot"][method] = run_job(me, "fewshot", {"draws": draws, "test": test, "options": options,
-                                                            "output": str(WORK / f"fewshot_{method}")})["runs"]
+        deadline = time.time() + (end - time.time()) / (2 - position)  # an equal share of what is left
+        job = run_job(me, "fewshot", {"draws": draws, "test": test, "options": options, "deadline": deadline,
+                                      "output": str(WORK / f"fewshot_{method}")})
+        results["fewshot"][method], results[f"{method}_cut_by_deadline"] = job["runs"], job["cut_by_deadline"]
     results["wall_seconds"] = round(time.perf_counter() - started, 1)
     publish("similarity", "similarity", results, render(results), quick)
 
@@ -212,12 +222,17 @@ def render(r: dict[str, Any]) -> str:
                f"| at least sentence-transformers' score | {ours['spearman']:.2f} vs {theirs['spearman']:.2f} | "
                f"{'yes' if ours['spearman'] >= theirs['spearman'] else '**no**'} |",
                f"| faster than sentence-transformers | {speed:.2f}x pairs/s | {'yes' if speed > 1 else '**no**'} |"]
+    draws = max(len(v) for v in r["fewshot"]["setfit"].values())
     few = ["| examples per class | setfit accuracy (mean ± std) | standard fine-tuning | setfit better |",
            "| --- | --- | --- | --- |"]
     for k in r["fewshot"]["setfit"]:
-        (sm, ss), (fm, fs) = _mean_std(r["fewshot"]["setfit"][k]), _mean_std(r["fewshot"]["standard"][k])
-        few.append(f"| {k} | {sm:.1f} ± {ss:.1f} | {fm:.1f} ± {fs:.1f} | {'yes' if sm > fm else 'no'} |")
-    draws = len(next(iter(r["fewshot"]["setfit"].values())))
+        setfit, standard = r["fewshot"]["setfit"][k], r["fewshot"]["standard"].get(k, [])
+        if not setfit or not standard:
+            few.append(f"| {k} | {len(setfit)} draws | {len(standard)} draws | (cut by the time budget) |")
+            continue
+        (sm, ss), (fm, fs) = _mean_std(setfit), _mean_std(standard)
+        counts = "" if len(setfit) == len(standard) == draws else f" ({len(setfit)}/{len(standard)} draws)"
+        few.append(f"| {k}{counts} | {sm:.1f} ± {ss:.1f} | {fm:.1f} ± {fs:.1f} | {'yes' if sm > fm else 'no'} |")
     return "\n".join([
         "## Sentence similarity and few-shot classification (minilm-l6)", "",
         "STS Benchmark: sts-train (5,749 pairs), scored on sts-dev (1,500) by the Spearman correlation x100 of the "

@@ -27,7 +27,7 @@ from tlzoo.engine.progress import Progress
 from tlzoo.engine.strategies import backbone_module
 from tlzoo.sentence.collate import TEXT_FIELDS, GroupCollator
 from tlzoo.sentence.losses import cosine_similarity_loss
-from tlzoo.sentence.pooling import embed
+from tlzoo.sentence.pooling import embed, embed_groups
 
 WARMUP = 0.1
 """Fraction of the contrastive phase spent warming the learning rate up (SetFit's default)."""
@@ -95,7 +95,7 @@ def _contrastive_phase(body: Any, rows: dict[str, list], labels: list[int], coll
                                              _group(rows, [p[1] for p in chunk], "pair_"))]
         batch = {k: v.to(device) for k, v in collator(merged).items()}
         scores = torch.tensor([p[2] for p in chunk], device=device)
-        loss = cosine_similarity_loss(embed(body, batch), embed(body, batch, "pair_"), scores)
+        loss = cosine_similarity_loss(*embed_groups(body, batch, ("", "pair_")), scores)
         loss.backward()
         if config.max_grad_norm:
             torch.nn.utils.clip_grad_norm_(body.parameters(), config.max_grad_norm)

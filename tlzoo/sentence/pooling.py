@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import torch
@@ -29,3 +29,17 @@ def embed(encoder: Any, batch: Mapping[str, torch.Tensor], prefix: str = "", mod
               if prefix + name in batch}
     hidden = encoder(**inputs).last_hidden_state
     return pool(hidden, inputs["attention_mask"], mode)
+
+
+def embed_groups(encoder: Any, batch: Mapping[str, torch.Tensor], prefixes: Sequence[str],
+                 mode: str = "mean") -> list[torch.Tensor]:
+    """Like :func:`embed` for each prefix, in one forward pass: the groups are padded to one width (the padding
+    is masked, so each text's vector is what a pass of its own gives) and stacked. One larger batch keeps the
+    matrix products bigger, which is faster than a pass per group, on CPUs above all."""
+    groups = [{name: batch[prefix + name] for name in ("input_ids", "attention_mask", "token_type_ids")
+               if prefix + name in batch} for prefix in prefixes]
+    width = max(group["input_ids"].shape[1] for group in groups)
+    merged = {name: torch.cat([torch.nn.functional.pad(group[name], (0, width - group[name].shape[1]))
+                               for group in groups]) for name in groups[0]}
+    pooled = pool(encoder(**merged).last_hidden_state, merged["attention_mask"], mode)
+    return list(pooled.split([len(group["input_ids"]) for group in groups]))

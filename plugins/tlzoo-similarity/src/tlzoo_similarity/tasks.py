@@ -172,17 +172,17 @@ class _EncoderTask(BaseTask):
 
     def forward(self, model: Any, batch: Mapping[str, Any], context: ForwardContext) -> list[Any]:
         """Per row: the text's embedding, and its pair's (or None); with a corpus, the row's hits instead."""
-        from tlzoo.sentence.pooling import embed
+        from tlzoo.sentence.pooling import embed, embed_groups
 
         pooling = context.options.pooling
-        first = embed(model, batch, "", pooling).float().cpu().numpy()
-        if context.options.corpus:
-            from tlzoo_similarity.search import search
+        if "pair_input_ids" not in batch or context.options.corpus:
+            first = embed(model, batch, "", pooling).float().cpu().numpy()
+            if context.options.corpus:
+                from tlzoo_similarity.search import search
 
-            return search(model, context, first)
-        if "pair_input_ids" not in batch:
+                return search(model, context, first)
             return [(vector, None) for vector in first]
-        second = embed(model, batch, "pair_", pooling).float().cpu().numpy()
+        first, second = (v.float().cpu().numpy() for v in embed_groups(model, batch, ("", "pair_"), pooling))
         paired = batch[HAS_PAIR].tolist() if HAS_PAIR in batch else [True] * len(first)
         return [(a, b if has else None) for a, b, has in zip(first, second, paired)]
 
@@ -249,11 +249,10 @@ class SimilarityTask(_EncoderTask):
 
     def loss(self, model: Any, batch: Mapping[str, Any]) -> Any:
         from tlzoo.sentence.losses import LOSSES
-        from tlzoo.sentence.pooling import embed
+        from tlzoo.sentence.pooling import embed_groups
 
-        pooling = self.options.pooling
-        return LOSSES[self.options.loss](embed(model, batch, "", pooling), embed(model, batch, "pair_", pooling),
-                                         batch["labels"])
+        first, second = embed_groups(model, batch, ("", "pair_"), self.options.pooling)
+        return LOSSES[self.options.loss](first, second, batch["labels"])
 
     def references(self, examples: Any, state: Mapping[str, Any]) -> list[float]:
         return [float(v) for v in examples["label"]]
@@ -284,12 +283,10 @@ class EmbeddingTask(_EncoderTask):
 
     def loss(self, model: Any, batch: Mapping[str, Any]) -> Any:
         from tlzoo.sentence.losses import multiple_negatives_ranking_loss
-        from tlzoo.sentence.pooling import embed
+        from tlzoo.sentence.pooling import embed_groups
 
-        pooling = self.options.pooling
-        negatives = embed(model, batch, "negative_", pooling) if "negative_input_ids" in batch else None
-        return multiple_negatives_ranking_loss(embed(model, batch, "", pooling),
-                                               embed(model, batch, "pair_", pooling), negatives)
+        prefixes = ("", "pair_", "negative_") if "negative_input_ids" in batch else ("", "pair_")
+        return multiple_negatives_ranking_loss(*embed_groups(model, batch, prefixes, self.options.pooling))
 
     def references(self, examples: Any, state: Mapping[str, Any]) -> list[int]:
         return list(range(len(examples)))
