@@ -10,9 +10,10 @@ TLZOO_API = ">=1.0,<2"
 _TASKS = "tlzoo_similarity.tasks"
 _METRICS = "tlzoo_similarity.metrics"
 _INPUT = {"text": "str", "text_pair": "str | null"}
-_OUTPUT = {"embedding": "list[float] | null", "similarity": "float | null",
-           "hits": [{"index": "int", "text": "str", "score": "float"}]}
-_PARAMETERS = {"top_k": {"type": "int", "ge": 1, "description": "How many corpus texts a search returns."}}
+_OUTPUT = {"embedding": "list[float] | null", "similarity": "float | null", "hits": "list[dict[str, any]] | null"}
+"""One of the three per prediction: a text's embedding, a pair's similarity, or (searching a corpus file, which
+only ``tlzoo predict --corpus`` does: a server reads no files a client names) a text's hits, each
+``{"index", "text", "score"}``."""
 
 
 def _task(name: str, attr: str, description: str, metric: str, primary: str, sample: str, example: dict) -> Spec:
