@@ -12,6 +12,7 @@ import hashlib
 import logging
 import os
 import tempfile
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +23,9 @@ from tlzoo.task import ForwardContext
 
 logger = logging.getLogger("tlzoo")
 BATCH = 64
-_MEMO: dict[tuple, tuple[list[str], np.ndarray]] = {}
-"""(model, corpus file state, pooling, max_length) -> texts and unit vectors, for the batches of one call."""
+_MEMO: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+"""model -> (corpus file state, pooling, max_length), texts and unit vectors: the last corpus searched with it,
+for the next batches of the same call (and the next calls)."""
 
 
 def search(model: Any, context: ForwardContext, queries: np.ndarray) -> list[dict[str, Any]]:
@@ -49,10 +51,10 @@ def corpus_vectors(model: Any, context: ForwardContext, corpus: str) -> tuple[li
         raise TlzooError(f"--corpus {corpus}: no such file; expected a file of texts (.txt one per line, or "
                          f".csv/.tsv/.jsonl with a text column)")
     stat = path.stat()
-    memo_key = (id(model), str(path.resolve()), stat.st_mtime_ns, stat.st_size, context.options.pooling,
-                context.max_length)
-    if memo_key in _MEMO:
-        return _MEMO[memo_key]
+    memo_key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size, context.options.pooling, context.max_length)
+    remembered = _MEMO.get(model)
+    if remembered is not None and remembered[0] == memo_key:
+        return remembered[1], remembered[2]
     texts = [item if isinstance(item, str) else str(item.get("text", ""))
              for item in read_inputs(corpus, InputFields())]
     digest = hashlib.sha256(path.read_bytes())
@@ -64,8 +66,7 @@ def corpus_vectors(model: Any, context: ForwardContext, corpus: str) -> tuple[li
     else:
         vectors = _unit(embed_texts(model, context, texts))
         _save(cache, vectors)
-    _MEMO.clear()  # one corpus at a time
-    _MEMO[memo_key] = (texts, vectors)
+    _MEMO[model] = (memo_key, texts, vectors)
     return texts, vectors
 
 
