@@ -107,7 +107,7 @@ def test_task_specs_no_longer_repeat_the_option_list() -> None:
 
 def test_the_plugin_readmes_are_linked_from_the_readme_and_the_docs() -> None:
     readmes = sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "plugins").glob("tlzoo-*/README.md"))
-    assert len(readmes) == 5
+    assert len(readmes) == 6
     top = (ROOT / "README.md").read_text()
     docs = (ROOT / "docs" / "cli.md").read_text()
     for readme in readmes:
@@ -193,7 +193,7 @@ def test_list_available_shows_every_indexed_plugin_with_its_status_and_source() 
     assert lines[0].split()[:4] == ["NAME", "STATUS", "SOURCE", "PROVIDES"]
     rows = {line.split()[0]: line for line in lines[1:]}
     assert set(rows) == {"tlzoo-classification", "tlzoo-ner", "tlzoo-qa", "tlzoo-translation",
-                         "tlzoo-summarization"}
+                         "tlzoo-summarization", "tlzoo-similarity"}
     assert "plugins/tlzoo-ner" in rows["tlzoo-ner"] and "installed 0.1.0" in rows["tlzoo-ner"]
 
 

@@ -98,10 +98,11 @@ class Head(Protocol):
     def load(self, folder: str, model_class: str, state: Mapping[str, Any]) -> Any: ...
 
 
-METRIC_INPUTS = ("label", "labels", "score", "tags", "span", "text")
+METRIC_INPUTS = ("label", "labels", "score", "tags", "span", "text", "rank")
 """What a metric consumes, one value per example: a ``label``, a set of ``labels`` (multi-label), a real
 ``score`` (regression), a list of ``tags`` (one per word), a ``span`` answer (a string or ``{"text": ...}``
-against a list of gold answers), or generated ``text`` (against a list of references)."""
+against a list of gold answers), generated ``text`` (against a list of references), or the ``rank`` (1 = first)
+of the example's own partner among all candidates (retrieval)."""
 
 
 @runtime_checkable

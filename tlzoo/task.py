@@ -90,6 +90,9 @@ class ForwardContext:
     tokenizer: Any
     options: TaskOptions
     """The options in effect: the task's own, with any per-call prediction options applied."""
+    max_length: int = 0
+    """The token limit ``preprocess`` was given (0: not known), for a ``forward`` that tokenises more text
+    itself (e.g. a corpus to search)."""
 
 
 class BaseTask:
@@ -113,6 +116,9 @@ class BaseTask:
     """The feature column whose length is a row's size: training batches group rows of similar
     length (less padding), and prediction sorts by it. Every feature row ``preprocess`` returns must
     hold this column; set another (e.g. ``"labels"``) if your inputs are not ``input_ids``."""
+    feature_columns: ClassVar[tuple[str, ...]] = ()
+    """Feature columns that batches keep although the model's ``forward`` does not take them, because the
+    task's ``loss`` and ``forward`` read them (e.g. the second text of a pair, ``pair_input_ids``)."""
     prediction_options: ClassVar[tuple[str, ...]] = ()
     """Fields of ``options_class`` that a prediction call may change without retraining (generation
     settings): ``Predictor.predict(inputs, num_beams=4)``, ``tlzoo predict MODEL --num-beams 4``."""
@@ -213,6 +219,11 @@ class BaseTask:
                   state: Mapping[str, Any]) -> dict[str, Any]:
         """Tune decision settings (e.g. thresholds) on validation outputs after training."""
         return dict(state)
+
+    def model_files(self, state: Mapping[str, Any], max_length: int) -> dict[str, str]:
+        """Extra files saved with the model (relative path -> text), e.g. the configuration another library
+        needs to load the folder; ``max_length`` is the run's token limit."""
+        return {}
 
     def write_artifacts(self, predictions: Sequence[Any], references: Sequence[Any],
                         state: Mapping[str, Any], folder: str) -> list[str]:

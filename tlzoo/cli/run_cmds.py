@@ -142,9 +142,12 @@ def _write_atomically(target: Path, text: str) -> None:
                    "field), .jsonl (one JSON object per line); '-' reads standard input.")
 @click.option("--output", type=click.Path(dir_okay=False), help="Write JSON lines here instead of stdout.")
 @click.option("--batch-size", type=int, help="Prediction batch size.")
+@click.option("--format", "output_format", type=click.Choice(["jsonl", "npy"]), default="jsonl", show_default=True,
+              help="jsonl: one JSON line per input; npy: the vector each prediction holds (e.g. an embedding) as one "
+                   "float32 array of shape (inputs, size), written to --output FILE.")
 @click.pass_context
 def predict_command(ctx: click.Context, model_dir: str, text: tuple[str, ...], text_pair: tuple[str, ...],
-                    input_file: str | None, output: str | None, batch_size: int | None) -> None:
+                    input_file: str | None, output: str | None, batch_size: int | None, output_format: str) -> None:
     """Predict with a trained model: one JSON line per input, in order (a blank input row gives the
     prediction on an empty input). Structured inputs: the task's fields (--question Q --context C) or a file.
     The task's prediction options (generation tasks: --num-beams N, --max-new-tokens N, ...) apply to this
@@ -163,14 +166,38 @@ def predict_command(ctx: click.Context, model_dir: str, text: tuple[str, ...], t
         inputs += read_inputs(input_file, fields)
     if not inputs:
         raise TlzooError("nothing to predict: pass --text, --input FILE or the task's input fields")
+    if output_format == "npy" and not output:
+        raise TlzooError("--format npy writes a binary array: pass --output FILE.npy")
     import tlzoo
 
     predictions = tlzoo.load(model_dir).predict(inputs, batch_size=batch_size, **prediction_options)
+    if output_format == "npy":
+        _write_vectors(Path(output), predictions)
+        return
     lines = "".join(json.dumps(p, ensure_ascii=False) + "\n" for p in predictions)
     if output:
         _write_atomically(Path(output), lines)
     else:
         sys.stdout.write(lines)
+
+
+def _write_vectors(target: Path, predictions: list[dict[str, Any]]) -> None:
+    """The one field holding a list of numbers in every prediction, stacked into a ``.npy`` array."""
+    import numpy as np
+
+    def is_vector(value: Any) -> bool:
+        return isinstance(value, list) and bool(value) and all(isinstance(x, (int, float)) for x in value)
+
+    names = [name for name in predictions[0] if all(is_vector(p.get(name)) for p in predictions)]
+    if len(names) != 1:
+        fields = ", ".join(sorted({name for p in predictions for name in p}))
+        raise TlzooError(f"--format npy needs one vector per prediction, and these predictions hold "
+                         f"{'several' if names else 'none'} ({fields}); e.g. give single texts to an embedding model")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".npy")
+    with os.fdopen(handle, "wb") as stream:
+        np.save(stream, np.asarray([p[names[0]] for p in predictions], dtype=np.float32))
+    os.replace(tmp, target)
 
 
 def _prediction_options(args: list[str], names: tuple[str, ...]) -> tuple[dict[str, str], list[str]]:

@@ -51,6 +51,11 @@ class DistillingTask:
     def __getattr__(self, name: str) -> Any:
         return getattr(self.task, name)
 
+    @property
+    def feature_columns(self) -> tuple[str, ...]:
+        """The task's own extra columns and the teacher's outputs, which the loss reads from the batch."""
+        return (*self.task.feature_columns, *self.loss_columns)
+
     def collator(self, tokenizer: Any, model: Any) -> TeacherCollator:
         per_token = () if self.spec.level == "sequence" else (*self.teacher_columns, MASK)
         return TeacherCollator(self.task.collator(tokenizer, model), self.loss_columns, per_token)

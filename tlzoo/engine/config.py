@@ -15,7 +15,7 @@ from tlzoo.seq2seq.task import GENERATION_OPTIONS
 from tlzoo.suggest import did_you_mean
 
 Precision = Literal["fp32", "bf16", "fp16"]
-Strategy = Literal["full", "freeze", "lora", "gradual"]
+Strategy = Literal["full", "freeze", "lora", "gradual", "setfit"]
 """The choices of ``precision`` and ``strategy``, written here only: validation and the CLI read them."""
 
 
@@ -57,6 +57,8 @@ class TrainConfig:
     lora_r: int = 8
     lora_alpha: int = 16
     lora_dropout: float = 0.1
+    setfit_iterations: int = 20
+    setfit_learning_rate: float = 2e-5
 
     eval_every: str = "epoch"
     save_every: int = 0
@@ -103,7 +105,7 @@ LIMITS: dict[str, Range] = {
     "max_grad_norm": NON_NEGATIVE, "seed": Range(ge=0, le=2**32 - 1), "max_length": AT_LEAST_ONE,
     "max_train_samples": NON_NEGATIVE, "max_eval_samples": NON_NEGATIVE,
     "llrd": Range(gt=0, le=1), "lora_r": AT_LEAST_ONE, "lora_alpha": AT_LEAST_ONE,
-    "lora_dropout": Range(ge=0, lt=1),
+    "lora_dropout": Range(ge=0, lt=1), "setfit_iterations": AT_LEAST_ONE, "setfit_learning_rate": POSITIVE,
     "save_every": NON_NEGATIVE, "keep_checkpoints": NON_NEGATIVE, "early_stopping_patience": NON_NEGATIVE,
     "logging_steps": AT_LEAST_ONE,
 }
@@ -144,11 +146,17 @@ HELP = {
                  "memory or disk cache; needs --max-steps; batches are buffer-shuffled, not length-grouped.",
     "head": "Task head of encoder tasks (see 'tlzoo list heads'): default (the task's transformers head), "
             "mean-pool, mlp, crf (tagging) or a plugin's.",
-    "strategy": "full, freeze (head only), lora (adapters + head) or gradual (unfreeze a layer per epoch).",
+    "strategy": "full, freeze (head only), lora (adapters + head), gradual (unfreeze a layer per epoch) or setfit "
+                "(few-shot classification: contrastive fine-tuning of the encoder on pairs of the labelled "
+                "examples, then the mean-pool head on its embeddings).",
     "llrd": "Layer-wise learning-rate decay: layer k from the top learns at lr * llrd**k (1: off).",
     "lora_r": "LoRA rank.",
     "lora_alpha": "LoRA scaling alpha.",
     "lora_dropout": "LoRA dropout.",
+    "setfit_iterations": "--strategy setfit: pairs drawn per training example, each a positive (same label) and "
+                         "a negative (another label), as SetFit's num_iterations.",
+    "setfit_learning_rate": "--strategy setfit: learning rate of the contrastive phase (the head then trains at "
+                            "--learning-rate).",
     "eval_every": "Evaluate on validation data every 'epoch', every N steps, or 'none'.",
     "save_every": "Also checkpoint every N optimizer steps (0: only at evaluations).",
     "keep_checkpoints": "Checkpoints (with optimizer state) kept once the final model is written: the newest N "
@@ -281,3 +289,9 @@ def _validate(config: TrainConfig) -> None:
     """Checks across options; each option's own type and range are checked by :func:`typed_value`."""
     if config.streaming and not config.max_steps:
         raise TlzooError("--streaming needs --max-steps (a stream has no known length)")
+    if config.strategy == "setfit":  # the contrastive phase trains the encoder for mean pooling
+        if config.head not in ("default", "mean-pool"):
+            raise TlzooError(f"--strategy setfit trains the mean-pool head, not --head {config.head}")
+        if config.streaming:
+            raise TlzooError("--strategy setfit draws pairs from all the examples at once; drop --streaming")
+        config.head = "mean-pool"

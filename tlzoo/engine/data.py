@@ -144,12 +144,13 @@ class LengthGroupedBatches:
         return iter(self.batches())
 
 
-def model_columns(model: Any, features: Any) -> list[str]:
-    """Feature columns the model's forward accepts (others, like offsets, stay out of batches)."""
+def model_columns(model: Any, features: Any, extra: Sequence[str] = ()) -> list[str]:
+    """Feature columns the model's forward accepts, and ``extra`` (the task's ``feature_columns``); others,
+    like offsets, stay out of batches."""
     import inspect
 
     forward = getattr(model, "get_base_model", lambda: model)().forward
-    accepted = set(inspect.signature(forward).parameters) | {"labels"}
+    accepted = set(inspect.signature(forward).parameters) | {"labels", *extra}
     return [c for c in features.column_names if c in accepted]
 
 

@@ -20,7 +20,7 @@ def run_forward(task: Any, model: Any, features: Any, collator: Any, batch_size:
     rank = accelerator.process_index if accelerator else 0
     world = accelerator.num_processes if accelerator else 1
     device = accelerator.device if accelerator else (device or torch.device("cpu"))
-    columns = model_columns(model, features)
+    columns = model_columns(model, features, task.feature_columns)
     inputs = features.select_columns(columns)
     lengths = feature_lengths(features, task.length_column)
     outputs: list[tuple[int, Any]] = []

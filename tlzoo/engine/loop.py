@@ -57,13 +57,11 @@ class FitLoop:
         self.output = output
         self.evaluation = evaluation
         self.collator = task.collator(tokenizer, model)
-        self.context = ForwardContext(tokenizer, task.options)
+        self.context = ForwardContext(tokenizer, task.options, config.max_length)
         self.best_outputs: list[Any] | None = None
         """The forward outputs of the best evaluation so far: the final pass over the validation set
         reuses them instead of forwarding it again (``None`` when the best predates a resume)."""
-        # Besides the model's inputs, the columns the task's loss reads (a distillation's teacher outputs).
-        self.columns = model_columns(model, train_features) + [
-            c for c in getattr(task, "loss_columns", ()) if c in train_features.column_names]
+        self.columns = model_columns(model, train_features, task.feature_columns)
         self.train_rows = train_features.select_columns(self.columns)
         self.streaming = config.streaming
         if self.streaming:  # an IterableDataset: no length, so no length grouping and no epoch size

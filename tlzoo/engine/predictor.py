@@ -106,7 +106,7 @@ class Predictor:
         from tlzoo.engine.inference import run_forward
         from tlzoo.task import ForwardContext, with_prediction_options
 
-        context = ForwardContext(self.tokenizer, with_prediction_options(self.task, options))
+        context = ForwardContext(self.tokenizer, with_prediction_options(self.task, options), self.max_length)
         if isinstance(inputs, (str, Mapping)):
             inputs = [inputs]
         elif not isinstance(inputs, Sequence):
@@ -139,7 +139,7 @@ class Predictor:
         self.task.check(examples, self.state, DataSource(path, format))
         features = tokenize(self.task, examples, self.tokenizer, self.state, self.max_length, False, "tokenising")
         return evaluate_model(self.task, self.model, EvalSet(examples, features, path), self.collator,
-                              ForwardContext(self.tokenizer, self.task.options), self.state,
+                              ForwardContext(self.tokenizer, self.task.options, self.max_length), self.state,
                               batch_size or self.config.eval_batch_size, device=self.device, metrics=extra)
 
 

@@ -241,7 +241,7 @@ def run(cfg: TrainConfig, recipe: Recipe) -> TrainResult:
 def _train(cfg: TrainConfig, attempt: _Attempt, recipe: Recipe) -> TrainResult:
     from tlzoo.data.source import DataSource
     from tlzoo.engine import data as data_mod
-    from tlzoo.engine.checkpoint import prune
+    from tlzoo.engine.checkpoint import list_checkpoints, prune
     from tlzoo.engine.evaluation import EvalSet, evaluate_model
     from tlzoo.engine.loop import FitLoop
     from tlzoo.engine.output import RUN_CONFIG, NewRun, check_output_folder, write_final
@@ -288,6 +288,11 @@ def _train(cfg: TrainConfig, attempt: _Attempt, recipe: Recipe) -> TrainResult:
                     for name, dataset in raw.items()}
         loop_task, train_rows = recipe.training(task_obj, features["train"], tokenizer, state, max_length,
                                                 accelerator)
+    setfit_log = None
+    if cfg.strategy == "setfit" and not (cfg.resume and list_checkpoints(output)):  # a checkpoint holds its result
+        from tlzoo.engine.setfit import run_setfit
+
+        setfit_log = run_setfit(model, features["train"], tokenizer, cfg, accelerator)
     model = prepare_model(model, cfg.strategy, (cfg.lora_r, cfg.lora_alpha, cfg.lora_dropout))
 
     if accelerator.is_main_process:
@@ -301,6 +306,8 @@ def _train(cfg: TrainConfig, attempt: _Attempt, recipe: Recipe) -> TrainResult:
     evaluation = EvalSet(raw["validation"], features["validation"], cfg.validation) if "validation" in raw else None
     loop = attempt.loop = FitLoop(loop_task, cfg, model, tokenizer, state, train_rows, evaluation, output,
                                   accelerator)
+    if setfit_log:
+        loop.log.write(event="setfit", **setfit_log)
     if cfg.resume and loop.resume():
         loop.log.write(event="resume", step=loop.loop_state.step, processes=accelerator.num_processes)
         if accelerator.is_main_process and not cfg.quiet:
@@ -337,6 +344,11 @@ def _train(cfg: TrainConfig, attempt: _Attempt, recipe: Recipe) -> TrainResult:
         manifest["processes"] = accelerator.num_processes
         recipe.describe(manifest)
         extra = {"evaluation": artifacts / "evaluation"}
+        for relative, text in task_obj.model_files(state, max_length).items():
+            target = artifacts / "model" / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text)
+            extra[Path(relative).parts[0]] = artifacts / "model" / Path(relative).parts[0]
         if plot_curves(loop.log.records, task_obj.primary_metric, artifacts / "curves.png"):
             extra["curves.png"] = artifacts / "curves.png"
         write_final(output, final_model, tokenizer, manifest, metrics, extra)

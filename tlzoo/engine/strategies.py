@@ -73,7 +73,7 @@ def prepare_model(model: Any, strategy: str, lora: tuple[int, int, float]) -> An
     """Apply the strategy's freezing (or adapters) and return the model to train."""
     if strategy == "lora":
         return apply_lora(model, *lora)
-    if strategy in ("freeze", "gradual"):
+    if strategy in ("freeze", "gradual", "setfit"):  # setfit: the encoder is tuned before the loop
         for parameter in backbone_module(model).parameters():
             parameter.requires_grad = False
         if not any(p.requires_grad for p in model.parameters()):

@@ -31,6 +31,7 @@ from tlzoo.serve.limits import ApiError, BodyLimit, check_key, error_response, v
 from tlzoo.serve.metrics import CONTENT_TYPE, Metrics
 from tlzoo.serve.models import ServedModel, describe, warmup_input
 from tlzoo.serve.page import page_html
+from tlzoo.serve.vectors import VECTOR_ENDPOINTS, VECTOR_FIELDS, add_vector_routes
 
 logger = logging.getLogger("tlzoo.serve")
 
@@ -146,6 +147,8 @@ def _add_handlers(app: FastAPI, state: ServeState) -> None:
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         model = _model_at(state, request.url.path)
+        if request.url.path.endswith(VECTOR_ENDPOINTS):
+            return error_response(422, validation_message(exc.errors(), VECTOR_FIELDS, "a text"), "validation")
         if model is None:
             return error_response(422, validation_message(exc.errors(), {"inputs", "parameters"}, "an input"),
                                   "validation")
@@ -203,8 +206,12 @@ def _add_routes(app: FastAPI, state: ServeState) -> None:
 
     for model in state.models.values():
         _add_predict_route(app, state, model, f"/models/{model.name}/predict")
+        add_vector_routes(app, model, f"/models/{model.name}", lambda m, inputs: _answer(state, m, inputs, {}),
+                          lambda authorization: check_key(authorization, state.api_key))
     if len(state.models) == 1:
         _add_predict_route(app, state, next(iter(state.models.values())), "/predict")
+        add_vector_routes(app, next(iter(state.models.values())), "", lambda m, inputs: _answer(state, m, inputs, {}),
+                          lambda authorization: check_key(authorization, state.api_key))
 
     else:
         @app.post("/predict", include_in_schema=False)
@@ -237,24 +244,8 @@ def _add_predict_route(app: FastAPI, state: ServeState, model: ServedModel, path
         check_key(authorization, state.api_key)
         single = not isinstance(body.inputs, list)
         inputs = [body.inputs] if single else list(body.inputs)
-        if len(inputs) > state.limits["max_batch"]:
-            raise ApiError(413, f"{len(inputs)} inputs in one request; at most {state.limits['max_batch']} "
-                                f"(--max-batch)", "payload_too_large")
-        if not state.ready.is_set() or model.batcher is None:
-            raise ApiError(503, state.failure or f"model {model.name} is still loading; see /ready",
-                           "unavailable", {"Retry-After": "1"})
-        plain = [_plain(item) for item in inputs]
-        try:
-            future = model.batcher.submit(plain, body.parameters.model_dump(exclude_none=True))
-        except QueueFull:
-            raise ApiError(429, f"model {model.name} has {state.limits['max_queue']} inputs waiting (--max-queue); "
-                                f"retry shortly", "overloaded", {"Retry-After": "1"}) from None
-        except Closed:
-            raise ApiError(503, "the server is shutting down", "unavailable") from None
-        try:
-            predictions, truncated = await asyncio.wrap_future(future)
-        except TlzooError as exc:
-            raise ApiError(422, str(exc), "validation") from None
+        predictions, truncated = await _answer(state, model, [_plain(item) for item in inputs],
+                                               body.parameters.model_dump(exclude_none=True))
         results = [{**p, "truncated": t} for p, t in zip(predictions, truncated)]
         return JSONResponse(results[0] if single else results)  # built here: the schema documents it
 
@@ -263,6 +254,28 @@ def _add_predict_route(app: FastAPI, state: ServeState, model: ServedModel, path
     app.post(path, response_model=schema.prediction | list[schema.prediction],  # type: ignore[name-defined]
              summary=f"Predict with {model.name} ({model.manifest.get('task')})",
              description=f"{model.spec.description}. Each input is {schema.describe_input()}.")(predict)
+
+
+async def _answer(state: ServeState, model: ServedModel, inputs: list[Any],
+                  parameters: Mapping[str, Any]) -> tuple[list[dict[str, Any]], list[bool]]:
+    """The predictions and truncation flags for ``inputs``, through the model's batcher."""
+    if len(inputs) > state.limits["max_batch"]:
+        raise ApiError(413, f"{len(inputs)} inputs in one request; at most {state.limits['max_batch']} "
+                            f"(--max-batch)", "payload_too_large")
+    if not state.ready.is_set() or model.batcher is None:
+        raise ApiError(503, state.failure or f"model {model.name} is still loading; see /ready",
+                       "unavailable", {"Retry-After": "1"})
+    try:
+        future = model.batcher.submit(inputs, parameters)
+    except QueueFull:
+        raise ApiError(429, f"model {model.name} has {state.limits['max_queue']} inputs waiting (--max-queue); "
+                            f"retry shortly", "overloaded", {"Retry-After": "1"}) from None
+    except Closed:
+        raise ApiError(503, "the server is shutting down", "unavailable") from None
+    try:
+        return await asyncio.wrap_future(future)
+    except TlzooError as exc:
+        raise ApiError(422, str(exc), "validation") from None
 
 
 def _plain(item: Any) -> Any:
@@ -283,7 +296,8 @@ class _Accounting:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
-        if scope["type"] != "http" or not path.endswith("/predict") or scope.get("method") != "POST":
+        answering = path.endswith(("/predict", *VECTOR_ENDPOINTS)) and scope.get("method") == "POST"
+        if scope["type"] != "http" or not answering:
             await self.app(scope, receive, send)
             return
         model = _model_at(self.state, path)

