@@ -235,6 +235,8 @@ def _outputs(model: Any, examples: Any) -> list[Any]:
     ("extractive-qa", "mlp", "error: head 'mlp' does not fit task 'extractive-qa' (a AutoModelForQuestionAnswering); "
                              "choose one of default"),
     ("classification", "mean-poll", "error: no head named 'mean-poll'; did you mean 'mean-pool'?"),
+    ("classification", "entity-start", "error: head 'entity-start' does not fit task 'classification' (it serves "
+                                       "only relation-extraction); choose one of default, mean-pool, mlp"),
 ])
 def test_a_head_that_does_not_fit_is_one_line_with_the_choices(tmp_path: Path, sample: dict, task: str, head: str,
                                                                message: str) -> None:

@@ -28,7 +28,7 @@ def tlzoo_register(registry) -> None:
         "entity-start", "head", "tlzoo_relation.head:EntityStartHead",
         "the hidden states at the two opening entity markers, concatenated, then a linear layer (the 'entity "
         "start' recipe of Baldini Soares et al. 2019); for tasks that mark entities (relation-extraction)",
-        {"fits": ["sequence"]}))
+        {"fits": ["sequence"], "tasks": ["relation-extraction"]}))
     registry.add(Spec(
         "semeval2010", "metric", "tlzoo_relation.metric:SemEvalScore",
         "the official SemEval-2010 Task 8 score (macro F1 over the relations except Other, direction taken into "
