@@ -74,6 +74,44 @@ def test_mean_pool_ignores_padding() -> None:
     assert not torch.allclose(alone, counted, atol=1e-4)
 
 
+# --- what tasks and heads may read beyond the hidden states -----------------------------------------------
+
+class _FirstTokenOf(torch.nn.Module):
+    """A head that asks for ``input_ids``: the logits are the hidden state at the first token ``token``."""
+
+    reads_input_ids = True
+
+    def __init__(self, token: int) -> None:
+        super().__init__()
+        self.token = token
+
+    def forward(self, hidden: torch.Tensor, mask: torch.Tensor, labels: Any, input_ids: torch.Tensor) -> tuple:
+        position = (input_ids == self.token).int().argmax(1)
+        return hidden[torch.arange(hidden.size(0)), position], None
+
+
+def test_a_head_that_reads_input_ids_gets_them() -> None:
+    body = built(MeanPoolHead(), "AutoModelForSequenceClassification", num_labels=2).body.eval()
+    model = HeadModel(body, _FirstTokenOf(7), "sequence", "first-token")
+    ids = torch.tensor([[2, 7, 9, 3], [2, 9, 7, 3]])
+    hidden = body(input_ids=ids, attention_mask=torch.ones_like(ids)).last_hidden_state
+    assert torch.allclose(model(ids).logits, torch.stack([hidden[0, 1], hidden[1, 2]]))
+
+
+def test_embeddings_grow_to_a_tokenizer_the_task_extended_and_never_shrink() -> None:
+    from tlzoo.engine.run import fit_embeddings
+
+    headed = built(MeanPoolHead(), "AutoModelForSequenceClassification", num_labels=2)
+    plain = tiny_bert().build_model("AutoModelForSequenceClassification", num_labels=2)
+    size = plain.get_input_embeddings().num_embeddings
+    for model in (headed, plain):
+        fit_embeddings(model, size + 3)
+        embeddings = model.base_model.get_input_embeddings()
+        assert embeddings.num_embeddings == size + 3 and model.config.vocab_size == size + 3
+        fit_embeddings(model, size - 10)
+        assert model.base_model.get_input_embeddings().num_embeddings == size + 3
+
+
 @pytest.mark.parametrize("head", [MlpHead(), CrfHead()])
 def test_token_heads_give_logits_per_token_and_a_loss_that_trains(head: Any) -> None:
     model = built(head, "AutoModelForTokenClassification", num_labels=len(TAGS), id2label=dict(enumerate(TAGS)))
@@ -197,6 +235,8 @@ def _outputs(model: Any, examples: Any) -> list[Any]:
     ("extractive-qa", "mlp", "error: head 'mlp' does not fit task 'extractive-qa' (a AutoModelForQuestionAnswering); "
                              "choose one of default"),
     ("classification", "mean-poll", "error: no head named 'mean-poll'; did you mean 'mean-pool'?"),
+    ("classification", "entity-start", "error: head 'entity-start' does not fit task 'classification' (it serves "
+                                       "only relation-extraction); choose one of default, mean-pool, mlp"),
 ])
 def test_a_head_that_does_not_fit_is_one_line_with_the_choices(tmp_path: Path, sample: dict, task: str, head: str,
                                                                message: str) -> None:

@@ -234,3 +234,10 @@ def test_data_source_is_the_path_in_messages() -> None:
     source = DataSource("dir/train.jsonl.xz")
     assert str(source) == os.fspath(source) == "dir/train.jsonl.xz"
     assert (source.compression, source.extension) == (".xz", ".jsonl")
+
+
+def test_confusion_matrix_png_is_a_png_of_the_counts(tmp_path: Path) -> None:
+    from tlzoo.engine.plot import confusion_matrix_png
+
+    path = Path(confusion_matrix_png([[3, 1], [0, 2]], ["neg", "pos"], str(tmp_path)))
+    assert path == tmp_path / "confusion_matrix.png" and path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -162,3 +162,12 @@ def test_a_bare_string_is_one_input(model_dir: str) -> None:
     single = model.predict("a wonderful film")
     assert len(single) == 1
     assert single[0]["scores"] == pytest.approx(model.predict(["a wonderful film"])[0]["scores"], abs=1e-5)
+
+
+def test_command_line_text_with_other_fields() -> None:
+    spans = InputFields(("text", "head", "tail"), ("text",))
+    assert command_line_inputs(["a", "b"], [], ["--head", "0:1", "--tail", "2:3", "--head", "4:5", "--tail", "6:7"],
+                               spans, OPTIONS) == [{"text": "a", "head": "0:1", "tail": "2:3"},
+                                                   {"text": "b", "head": "4:5", "tail": "6:7"}]
+    with pytest.raises(TlzooError, match="different numbers of times"):
+        command_line_inputs(["a", "b"], [], ["--head", "0:1", "--tail", "2:3"], spans, OPTIONS)

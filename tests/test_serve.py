@@ -257,3 +257,20 @@ def test_tokenizing_in_memory_inputs_does_not_pickle_the_tokenizer(monkeypatch, 
     monkeypatch.setattr(Hasher, "hash", classmethod(spy))
     assert predictor.predict(["fine", "bad"])[1]["label"] in ("negative", "positive")
     assert not pickled, "the preprocessing function (and its tokenizer) was pickled"
+
+
+def test_input_fields_are_typed_as_the_task_declares_them() -> None:
+    from pydantic import ValidationError
+
+    from tlzoo.api import Spec
+    from tlzoo.serve.schemas import task_schema
+
+    spans = {"text": "str", "head": "list[int] | str | null", "tail": "list[int] | str | null"}
+    request = task_schema(Spec("spans", "task", "x:Y", "d", {"input": spans})).request
+    parsed = request(inputs=[{"text": "Ann met Bob", "head": [0, 3], "tail": "8:11"}, "marked text"])
+    assert parsed.inputs[0].head == [0, 3] and parsed.inputs[0].tail == "8:11" and parsed.inputs[1] == "marked text"
+    with pytest.raises(ValidationError):
+        request(inputs={"text": "Ann", "head": {"start": 0}})
+    plain = task_schema(Spec("plain", "task", "x:Y", "d", {})).request
+    with pytest.raises(ValidationError):
+        plain(inputs={"text": 3})

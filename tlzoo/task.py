@@ -5,7 +5,9 @@
    returns an ``IterableDataset`` instead, for ``--streaming``; ``setup`` then sees a stream).
 2. ``setup(train)``: learn what the model needs from the training data (e.g. the label set);
    returns a JSON-serialisable ``state`` saved in the manifest. ``check(dataset, state, path)``
-   then validates evaluation data against it (e.g. unknown labels).
+   then validates evaluation data against it (e.g. unknown labels). ``prepare_tokenizer(tokenizer,
+   state)`` may then add tokens (e.g. entity markers) to the backbone's tokenizer; the engine grows the
+   model's embeddings to match and saves that tokenizer with the model.
 3. ``build_model(backbone, state)``: the backbone with the task head, usually an ``AutoModelFor*``
    built by ``backbone.build_model(self.model_class, ...)`` (the engine's ``backbone`` puts the
    ``--head`` the user chose there). It returns :class:`Built`: the model and the JSON facts it learned
@@ -146,6 +148,13 @@ class BaseTask:
 
     def check(self, dataset: Any, state: Mapping[str, Any], path: str) -> None:
         """Validate evaluation data against what the model was trained on."""
+
+    def prepare_tokenizer(self, tokenizer: Any, state: Mapping[str, Any]) -> dict[str, Any]:
+        """Change the backbone's tokenizer in place before the model is built (e.g. add special tokens);
+        returns JSON facts for ``state`` (e.g. the new tokens' ids), which ``build_model`` and the heads see.
+        The engine then grows the model's input embeddings to ``len(tokenizer)`` and saves this tokenizer
+        with the model, so prediction loads it as it is (default: no change)."""
+        return {}
 
     # -- model --------------------------------------------------------------------------
     def build_model(self, backbone: Any, state: Mapping[str, Any]) -> Built:

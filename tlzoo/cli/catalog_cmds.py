@@ -106,7 +106,7 @@ def _task_facts(spec: Spec) -> dict[str, object]:
     try:
         cls = spec.load()
         facts.update(describe_task(cls))
-        facts["heads"] = heads_for(cls.model_class)
+        facts["heads"] = heads_for(cls.model_class, spec.name)
     except Exception as exc:  # a broken plugin must not break 'info': say why its options are unknown
         facts["error"] = f"cannot import {spec.factory}: {type(exc).__name__}: {exc}"
     return facts

@@ -69,7 +69,8 @@ def flag(name: str) -> str:
 
 def command_line_inputs(texts: Sequence[str], pairs: Sequence[str], args: Sequence[str], fields: InputFields,
                         options: Iterable[str]) -> list[Any]:
-    """Inputs from ``--text``, ``--text-pair`` (paired with the texts in order) and field options.
+    """Inputs from ``--text``, ``--text-pair`` (paired with the texts in order) and field options (with
+    ``--text``, the n-th text and the n-th of each field make one input).
 
     ``args`` are the words click did not recognise; each must be ``--FIELD VALUE`` for one of the
     task's declared fields (repeatable: the n-th of each field make the n-th input). ``options`` are
@@ -84,6 +85,8 @@ def command_line_inputs(texts: Sequence[str], pairs: Sequence[str], args: Sequen
                          f"--text-pair per --text (they pair in order)")
     inputs: list[Any] = [{"text": t, "text_pair": p} for t, p in zip(texts, pairs)] if pairs else list(texts)
     values = _field_values(args, fields, options)
+    if values and texts and not pairs:  # --text with other fields: the n-th of each make the n-th input
+        values, inputs = {"text": list(texts), **values}, []
     if values:
         counts = {name: len(given) for name, given in values.items()}
         missing = [name for name in fields.required if name not in values]

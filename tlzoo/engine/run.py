@@ -277,10 +277,12 @@ def _train(cfg: TrainConfig, attempt: _Attempt, recipe: Recipe) -> TrainResult:
             task_obj.check(raw[name], state, DataSource(splits[name], cfg.format))
     backbone = recipe.backbone(cfg, task_obj)
     tokenizer = backbone.load_tokenizer()
+    state = {**state, **task_obj.prepare_tokenizer(tokenizer, state)}
     max_length = min(cfg.max_length, _model_limit(tokenizer))
     # Built before tokenising: the facts build_model learns about the backbone are what preprocess needs.
     built = recipe.model(task_obj, backbone, head, state)
     model, state = built.model, {**state, **built.facts}
+    fit_embeddings(model, len(tokenizer))
 
     with accelerator.main_process_first():
         features = {name: data_mod.tokenize(task_obj, dataset, tokenizer, state, max_length,
@@ -388,6 +390,14 @@ def with_head(backbone: Any, head: Any, state: Mapping[str, Any]) -> Any:
     from tlzoo.heads import DEFAULT
 
     return backbone if head.name == DEFAULT else HeadedBackbone(backbone, head.build(), state)
+
+
+def fit_embeddings(model: Any, vocabulary: int) -> None:
+    """Grow the model's input embeddings to ``vocabulary`` tokens when the task added tokens to the
+    tokenizer (new rows start at the mean embedding); never shrink them (many checkpoints pad theirs)."""
+    target = model if hasattr(model, "resize_token_embeddings") else model.base_model
+    if vocabulary > target.get_input_embeddings().num_embeddings:
+        target.resize_token_embeddings(vocabulary)
 
 
 def _model_limit(tokenizer: Any) -> int:

@@ -41,12 +41,14 @@ def head_level(model_class: str) -> str:
     return HEAD_LEVELS.get(model_class, "any")
 
 
-def heads_for(model_class: str) -> list[str]:
-    """Names of the registered heads a task with ``model_class`` can use."""
+def heads_for(model_class: str, task: str | None = None) -> list[str]:
+    """Names of the registered heads a task with ``model_class`` (named ``task``) can use. A head whose spec
+    metadata has ``tasks`` fits only those tasks (e.g. one that reads entity markers only one task adds)."""
     from tlzoo.plugins import registry
 
     level = head_level(model_class)
-    return [s.name for s in registry().specs("head") if level in (s.metadata.get("fits") or [])]
+    return [s.name for s in registry().specs("head") if level in (s.metadata.get("fits") or [])
+            and task in s.metadata.get("tasks", [task])]
 
 
 def head_spec(name: str, task: str, model_class: str) -> Spec:
@@ -54,9 +56,11 @@ def head_spec(name: str, task: str, model_class: str) -> Spec:
     from tlzoo.plugins import registry
 
     spec = registry().get(name, "head")
-    choices = heads_for(model_class)
+    choices = heads_for(model_class, task)
     if name not in choices:
         level = head_level(model_class)
         what = {"sequence": "one output per text", "token": "one output per token"}.get(level, f"a {model_class}")
+        if task not in spec.metadata.get("tasks", [task]):
+            what = f"it serves only {', '.join(spec.metadata['tasks'])}"
         raise TlzooError(f"head {name!r} does not fit task {task!r} ({what}); choose one of {', '.join(choices)}")
     return spec

@@ -61,7 +61,8 @@ class HeadModel(nn.Module):
         if token_type_ids is not None:
             inputs["token_type_ids"] = token_type_ids
         hidden = self.body(**inputs).last_hidden_state
-        logits, loss = self.head(hidden, attention_mask, labels)
+        extra = {"input_ids": input_ids} if getattr(self.head, "reads_input_ids", False) else {}
+        logits, loss = self.head(hidden, attention_mask, labels, **extra)
         output = SequenceClassifierOutput if self.level == "sequence" else TokenClassifierOutput
         return output(loss=loss, logits=logits)
 

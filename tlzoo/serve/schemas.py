@@ -109,8 +109,9 @@ def task_schema(spec: Spec) -> TaskSchema:
     """The request and response models of ``spec``'s task."""
     base = _camel(spec.name)
     fields = InputFields.of(spec)
-    structured = _object_model(f"{base}Input", {n: "str" if n in fields.required else "str | null"
-                                                for n in fields.names}, extra="forbid")
+    declared_input = spec.metadata.get("input")
+    types = declared_input if isinstance(declared_input, Mapping) else {}
+    structured = _object_model(f"{base}Input", {n: types.get(n, "str") for n in fields.names}, extra="forbid")
     kinds: list[Any] = [structured]
     if fields.is_text:
         kinds.insert(0, str)

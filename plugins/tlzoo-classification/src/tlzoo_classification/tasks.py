@@ -167,8 +167,8 @@ class ClassificationTask(_SequenceTask):
 
     def write_artifacts(self, predictions: Sequence[Any], references: Sequence[Any],
                         state: Mapping[str, Any], folder: str) -> list[str]:
+        from tlzoo.engine.plot import confusion_matrix_png
         from tlzoo.metrics.scores import ClassificationReport
-        from tlzoo_classification.plots import confusion_matrix_png
 
         metrics = ClassificationReport(state["labels"]).compute(predictions, references)
         return [confusion_matrix_png(metrics["confusion_matrix"], metrics["labels"], folder)]
