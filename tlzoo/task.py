@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import dataclasses
 import typing
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, ClassVar
 
 from tlzoo.api import TlzooError
@@ -93,6 +93,14 @@ class BaseTask:
     """The feature column whose length is a row's size: training batches group rows of similar
     length (less padding), and prediction sorts by it. Every feature row ``preprocess`` returns must
     hold this column; set another (e.g. ``"labels"``) if your inputs are not ``input_ids``."""
+    evaluation_loss: ClassVar[bool] = False
+    """Also score the loss on evaluation sets (their examples preprocessed as for training, with labels): every
+    evaluation then reports ``loss`` (the mean over label tokens) and ``perplexity`` (its exponential). For
+    generative tasks, whose evaluation otherwise only compares generated text, this is the likelihood of the
+    references."""
+    streams: ClassVar[bool] = False
+    """Whether :meth:`stream` gives a prediction as pieces while it is computed (``tlzoo predict --stream``, the
+    server's ``/stream`` route); the text-to-text tasks do."""
     prediction_options: ClassVar[tuple[str, ...]] = ()
     """Fields of ``options_class`` that a prediction call may change without retraining (generation
     settings): ``Predictor.predict(inputs, num_beams=4)``, ``tlzoo predict MODEL --num-beams 4``."""
@@ -149,6 +157,10 @@ class BaseTask:
         inputs = {k: v for k, v in batch.items() if k != "labels"}
         logits = model(**inputs).logits
         return list(logits.float().cpu().numpy())
+
+    def stream(self, model: Any, batch: Mapping[str, Any], context: ForwardContext) -> Iterator[str]:
+        """The output of a one-row ``batch`` as pieces of text while it is generated (tasks with :attr:`streams`)."""
+        raise TlzooError(f"task {self.name!r} does not stream its predictions")
 
     # -- results ------------------------------------------------------------------------
     def postprocess(self, outputs: Sequence[Any], features: Any, examples: Any,

@@ -141,9 +141,12 @@ def _write_atomically(target: Path, text: str) -> None:
                    "field), .jsonl (one JSON object per line); '-' reads standard input.")
 @click.option("--output", type=click.Path(dir_okay=False), help="Write JSON lines here instead of stdout.")
 @click.option("--batch-size", type=int, help="Prediction batch size.")
+@click.option("--stream", is_flag=True,
+              help="Print each output as plain text while it is generated, one line per input (tasks that "
+                   "generate text).")
 @click.pass_context
 def predict_command(ctx: click.Context, model_dir: str, text: tuple[str, ...], text_pair: tuple[str, ...],
-                    input_file: str | None, output: str | None, batch_size: int | None) -> None:
+                    input_file: str | None, output: str | None, batch_size: int | None, stream: bool) -> None:
     """Predict with a trained model: one JSON line per input, in order (a blank input row gives the
     prediction on an empty input). Structured inputs: the task's fields (--question Q --context C) or a file.
     The task's prediction options (generation tasks: --num-beams N, --max-new-tokens N, ...) apply to this
@@ -162,14 +165,31 @@ def predict_command(ctx: click.Context, model_dir: str, text: tuple[str, ...], t
         inputs += read_inputs(input_file, fields)
     if not inputs:
         raise TlzooError("nothing to predict: pass --text, --input FILE or the task's input fields")
+    if stream and output:
+        raise TlzooError("--stream prints to the terminal; drop --output (or --stream, for JSON lines in a file)")
     import tlzoo
 
+    if stream:
+        _stream(tlzoo.load(model_dir), inputs, prediction_options)
+        return
     predictions = tlzoo.load(model_dir).predict(inputs, batch_size=batch_size, **prediction_options)
     lines = "".join(json.dumps(p, ensure_ascii=False) + "\n" for p in predictions)
     if output:
         _write_atomically(Path(output), lines)
     else:
         sys.stdout.write(lines)
+
+
+def _stream(predictor: Any, inputs: list[Any], options: dict[str, str]) -> None:
+    """Each input's output piece by piece as it is generated, then a line break."""
+    if not predictor.task.streams:
+        raise TlzooError(f"task {predictor.task.name!r} does not stream its predictions; drop --stream")
+    for value in inputs:
+        for piece in predictor.stream(value, **options):
+            sys.stdout.write(piece)
+            sys.stdout.flush()
+        sys.stdout.write("\n")
+        sys.stdout.flush()
 
 
 def _prediction_options(args: list[str], names: tuple[str, ...]) -> tuple[dict[str, str], list[str]]:

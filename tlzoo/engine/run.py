@@ -242,6 +242,9 @@ def _train(cfg: TrainConfig, attempt: _Attempt) -> TrainResult:
         features = {name: data_mod.tokenize(task_obj, dataset, tokenizer, state, max_length,
                                             name == "train", f"tokenising {name}")
                     for name, dataset in raw.items()}
+        loss_features = {name: data_mod.tokenize(task_obj, dataset, tokenizer, state, max_length, True,
+                                                 f"tokenising {name} for its loss")
+                         for name, dataset in raw.items() if name != "train" and task_obj.evaluation_loss}
     model = prepare_model(model, cfg.strategy, (cfg.lora_r, cfg.lora_alpha, cfg.lora_dropout))
 
     if accelerator.is_main_process:
@@ -251,7 +254,8 @@ def _train(cfg: TrainConfig, attempt: _Attempt) -> TrainResult:
         run_config = {k: v for k, v in cfg.to_dict().items() if k not in ("resume", "overwrite")}
         (output / RUN_CONFIG).write_text(json.dumps(run_config, indent=2))
     accelerator.wait_for_everyone()
-    evaluation = EvalSet(raw["validation"], features["validation"], cfg.validation) if "validation" in raw else None
+    evaluation = EvalSet(raw["validation"], features["validation"], cfg.validation,
+                         loss_features.get("validation")) if "validation" in raw else None
     loop = attempt.loop = FitLoop(task_obj, cfg, model, tokenizer, state, features["train"], evaluation, output,
                                   accelerator)
     if cfg.resume and loop.resume():
@@ -269,7 +273,7 @@ def _train(cfg: TrainConfig, attempt: _Attempt) -> TrainResult:
     artifacts = output / ".artifacts"  # plots and reports, moved into the output with the model
     evaluations = {"validation": evaluation} if evaluation is not None else {}
     if "test" in raw:
-        evaluations["test"] = EvalSet(raw["test"], features["test"], cfg.test)
+        evaluations["test"] = EvalSet(raw["test"], features["test"], cfg.test, loss_features.get("test"))
     if accelerator.is_main_process:
         shutil.rmtree(artifacts, ignore_errors=True)
         for name in ("", *evaluations):
