@@ -33,6 +33,14 @@ def test_chat_rows_keep_the_prompt_turns_and_learn_the_last_answer(tmp_path: Pat
     assert json.loads(data["messages"][0]) == turns[:2] and data["target"] == ["Paris."]
 
 
+def test_a_references_column_lists_the_acceptable_outputs(tmp_path: Path) -> None:
+    turns = [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello"}]
+    data = read_completions(jsonl(tmp_path / "d.jsonl", [{"messages": turns, "references": ["Hello", "Hey"]}]))
+    assert data["target"] == ["Hello"] and data["references"] == [["Hello", "Hey"]]
+    with pytest.raises(TlzooError, match=r"d.jsonl, line 1: references is empty"):
+        read_completions(jsonl(tmp_path / "d.jsonl", [{"messages": turns, "references": [" "]}]))
+
+
 def test_csv_with_messages_as_json_text(tmp_path: Path) -> None:
     path = tmp_path / "d.csv"
     turns = json.dumps([{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello"}])

@@ -51,7 +51,8 @@ def test_long_prompts_keep_their_end_and_empty_ones_a_start_token() -> None:
     features = task.preprocess(examples, tokenizer, state, 8, False)
     whole = tokenizer(examples["source"][0], add_special_tokens=False)["input_ids"]
     assert features["input_ids"][0] == whole[-8:]
-    assert features["truncated"] == [True, False] and features["input_ids"][1] == [tokenizer.sep_token_id]  # no BOS: the end token
+    assert features["truncated"] == [True, False]
+    assert features["input_ids"][1] == [tokenizer.sep_token_id]  # no BOS in this vocabulary: the end token
 
 
 def test_an_encoder_backbone_is_refused_with_the_reason() -> None:

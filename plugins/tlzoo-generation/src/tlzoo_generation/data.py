@@ -5,7 +5,8 @@ the prompt directly, so put any space or line break where it belongs), or ``mess
 of ``{"role", "content"}`` turns whose last turn is the assistant's answer (the completion); the turns before it
 are the prompt, rendered with the backbone's chat template when the examples are tokenised. ``messages`` may be
 a JSON string (a CSV cell). ``completion`` may also be a list of acceptable completions: training uses the first,
-evaluation scores against all of them.
+evaluation scores against all of them. An optional ``references`` column (a list of texts) gives those acceptable
+outputs explicitly, in either layout (e.g. several reference answers to a conversation).
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ def read_completions(path: str | DataSource) -> Any:
         raise TlzooError(f"{path.path}: missing column {missing}; text-generation reads 'prompt' and 'completion' "
                          f"columns, or 'messages' (a list of {{role, content}} turns ending with the assistant's); "
                          f"the file has: {', '.join(table.column_names)}")
-    rows = {name: list(table[name]) for name in ("prompt", "completion", "messages") if name in columns}
+    rows = {name: list(table[name]) for name in ("prompt", "completion", "messages", "references") if name in columns}
     sources, turns, targets, references = [], [], [], []
     for index in range(len(table)):
         where = path.where(index)
@@ -52,18 +53,20 @@ def read_completions(path: str | DataSource) -> Any:
         sources.append(source)
         turns.append(prompt_turns)
         targets.append(refs[0])
-        references.append(refs)
+        listed = rows["references"][index] if "references" in rows else None
+        references.append(refs if listed is None else completion_texts(listed, where, "references"))
     return Dataset.from_dict({"source": sources, "messages": turns, "target": targets, "references": references})
 
 
-def completion_texts(value: Any, where: str) -> list[str]:
-    """A completion (text) or a list of acceptable ones, each non-empty after stripping."""
+def completion_texts(value: Any, where: str, column: str = "completion") -> list[str]:
+    """A completion (text) or a list of acceptable ones, the empty ones dropped; at least one must remain."""
     texts = [value] if isinstance(value, str) else value
     if not isinstance(texts, list) or not all(isinstance(t, str) for t in texts):
-        raise TlzooError(f"{where}: completion is {str(value)[:60]!r}; expected text or a list of texts")
+        raise TlzooError(f"{where}: {column} is {str(value)[:60]!r}; expected text or a list of texts")
     texts = [t for t in texts if t.strip()]
     if not texts:
-        raise TlzooError(f"{where}: completion is empty; every prompt needs a completion to learn from")
+        raise TlzooError(f"{where}: {column} is empty; every prompt needs a completion to learn from"
+                         if column == "completion" else f"{where}: {column} is empty; give at least one text")
     return texts
 
 
