@@ -193,7 +193,7 @@ def test_list_available_shows_every_indexed_plugin_with_its_status_and_source() 
     assert lines[0].split()[:4] == ["NAME", "STATUS", "SOURCE", "PROVIDES"]
     rows = {line.split()[0]: line for line in lines[1:]}
     assert set(rows) == {"tlzoo-classification", "tlzoo-ner", "tlzoo-qa", "tlzoo-translation",
-                         "tlzoo-summarization", "tlzoo-similarity", "tlzoo-relation"}
+                         "tlzoo-summarization", "tlzoo-similarity", "tlzoo-relation", "tlzoo-generation"}
     assert "plugins/tlzoo-ner" in rows["tlzoo-ner"] and "installed 0.1.0" in rows["tlzoo-ner"]
 
 

@@ -17,7 +17,7 @@ from tlzoo.index import Index, IndexEntry, index_path, load_index, not_installed
 
 ROOT = Path(__file__).resolve().parents[1]
 PLANNED = {"tlzoo-classification", "tlzoo-ner", "tlzoo-qa", "tlzoo-translation", "tlzoo-summarization",
-           "tlzoo-similarity", "tlzoo-relation"}
+           "tlzoo-similarity", "tlzoo-relation", "tlzoo-generation"}
 
 
 def entry(**overrides: Any) -> dict[str, Any]:

@@ -43,7 +43,7 @@ from __future__ import annotations
 
 import dataclasses
 import typing
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, ClassVar
 
 from tlzoo.api import TlzooError
@@ -121,6 +121,14 @@ class BaseTask:
     feature_columns: ClassVar[tuple[str, ...]] = ()
     """Feature columns that batches keep although the model's ``forward`` does not take them, because the
     task's ``loss`` and ``forward`` read them (e.g. the second text of a pair, ``pair_input_ids``)."""
+    evaluation_loss: ClassVar[bool] = False
+    """Also score the loss on evaluation sets (their examples preprocessed as for training, with labels): every
+    evaluation then reports ``loss`` (the mean over label tokens) and ``perplexity`` (its exponential). For
+    generative tasks, whose evaluation otherwise only compares generated text, this is the likelihood of the
+    references."""
+    streams: ClassVar[bool] = False
+    """Whether :meth:`stream` gives a prediction as pieces while it is computed (``tlzoo predict --stream``, the
+    server's ``/stream`` route); the text-to-text tasks do."""
     prediction_options: ClassVar[tuple[str, ...]] = ()
     """Fields of ``options_class`` that a prediction call may change without retraining (generation
     settings): ``Predictor.predict(inputs, num_beams=4)``, ``tlzoo predict MODEL --num-beams 4``."""
@@ -193,6 +201,11 @@ class BaseTask:
         that carries a target (a word's aligned sub-token), else 0. Default: where ``labels`` is not -100;
         a task that distils on unlabelled text (no ``labels``) overrides it."""
         return [[int(label != -100) for label in row] for row in features["labels"]]
+
+
+    def stream(self, model: Any, batch: Mapping[str, Any], context: ForwardContext) -> Iterator[str]:
+        """The output of a one-row ``batch`` as pieces of text while it is generated (tasks with :attr:`streams`)."""
+        raise TlzooError(f"task {self.name!r} does not stream its predictions")
 
     # -- results ------------------------------------------------------------------------
     def postprocess(self, outputs: Sequence[Any], features: Any, examples: Any,

@@ -145,9 +145,13 @@ def _write_atomically(target: Path, text: str) -> None:
 @click.option("--format", "output_format", type=click.Choice(["jsonl", "npy"]), default="jsonl", show_default=True,
               help="jsonl: one JSON line per input; npy: the vector each prediction holds (e.g. an embedding) as one "
                    "float32 array of shape (inputs, size), written to --output FILE.")
+@click.option("--stream", is_flag=True,
+              help="Print each output as plain text while it is generated, one line per input (tasks that "
+                   "generate text).")
 @click.pass_context
 def predict_command(ctx: click.Context, model_dir: str, text: tuple[str, ...], text_pair: tuple[str, ...],
-                    input_file: str | None, output: str | None, batch_size: int | None, output_format: str) -> None:
+                    input_file: str | None, output: str | None, batch_size: int | None, output_format: str,
+                    stream: bool) -> None:
     """Predict with a trained model: one JSON line per input, in order (a blank input row gives the
     prediction on an empty input). Structured inputs: the task's fields (--question Q --context C) or a file.
     The task's prediction options (generation tasks: --num-beams N, --max-new-tokens N, ...) apply to this
@@ -168,8 +172,13 @@ def predict_command(ctx: click.Context, model_dir: str, text: tuple[str, ...], t
         raise TlzooError("nothing to predict: pass --text, --input FILE or the task's input fields")
     if output_format == "npy" and not output:
         raise TlzooError("--format npy writes a binary array: pass --output FILE.npy")
+    if stream and output:
+        raise TlzooError("--stream prints to the terminal; drop --output (or --stream, for JSON lines in a file)")
     import tlzoo
 
+    if stream:
+        _stream(tlzoo.load(model_dir), inputs, prediction_options)
+        return
     predictions = tlzoo.load(model_dir).predict(inputs, batch_size=batch_size, **prediction_options)
     if output_format == "npy":
         _write_vectors(Path(output), predictions)
@@ -198,6 +207,18 @@ def _write_vectors(target: Path, predictions: list[dict[str, Any]]) -> None:
     with os.fdopen(handle, "wb") as stream:
         np.save(stream, np.asarray([p[names[0]] for p in predictions], dtype=np.float32))
     os.replace(tmp, target)
+
+
+def _stream(predictor: Any, inputs: list[Any], options: dict[str, str]) -> None:
+    """Each input's output piece by piece as it is generated, then a line break."""
+    if not predictor.task.streams:
+        raise TlzooError(f"task {predictor.task.name!r} does not stream its predictions; drop --stream")
+    for value in inputs:
+        for piece in predictor.stream(value, **options):
+            sys.stdout.write(piece)
+            sys.stdout.flush()
+        sys.stdout.write("\n")
+        sys.stdout.flush()
 
 
 def _prediction_options(args: list[str], names: tuple[str, ...]) -> tuple[dict[str, str], list[str]]:

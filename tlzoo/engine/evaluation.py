@@ -3,12 +3,13 @@ the final pass over each split, and ``tlzoo evaluate``."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tlzoo.engine.inference import run_forward
+from tlzoo.engine.inference import mean_loss, run_forward
 from tlzoo.metrics.compute import compute_metrics, resolve_metrics
 from tlzoo.task import ForwardContext
 
@@ -18,6 +19,9 @@ class EvalSet:
     examples: Any
     features: Any
     path: str
+    loss_features: Any = None
+    """The examples preprocessed as for training (with labels), for tasks that score the loss
+    (:attr:`tlzoo.task.BaseTask.evaluation_loss`)."""
 
 
 def evaluate_model(task: Any, model: Any, evaluation: EvalSet, collator: Any, context: ForwardContext,
@@ -39,6 +43,9 @@ def evaluate_model(task: Any, model: Any, evaluation: EvalSet, collator: Any, co
     predictions = task.postprocess(outputs, evaluation.features, evaluation.examples, state)
     references = task.references(evaluation.examples, state)
     scores = compute_metrics(task, resolve_metrics(task, metrics), predictions, references, state)
+    if evaluation.loss_features is not None:
+        loss = mean_loss(task, model, evaluation.loss_features, collator, batch_size, accelerator, device)
+        scores.update(loss=loss, perplexity=math.exp(min(loss, 700.0)))
     if artifacts is not None and (accelerator is None or accelerator.is_main_process):
         task.write_artifacts(predictions, references, state, str(artifacts))
     return scores

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -123,6 +123,22 @@ class Predictor:
                else [False] * len(examples))  # windowed tasks (NER, QA) cut nothing
         return Report([self.task.format_prediction(p, self.state) for p in predictions], [bool(c) for c in cut])
 
+    def stream(self, value: str | Mapping[str, Any], **options: Any) -> Iterator[str]:
+        """The prediction for one input as pieces of text while it is generated, for tasks that stream (the
+        text-to-text ones); joined, the pieces are the text :meth:`predict` gives. ``options`` as for :meth:`predict`.
+        Bad input or options raise here, before the first piece is generated."""
+        from tlzoo.engine.data import Columns, model_columns
+        from tlzoo.task import ForwardContext, with_prediction_options
+
+        if not self.task.streams:
+            raise TlzooError(f"task {self.task.name!r} does not stream its predictions; predict without --stream")
+        context = ForwardContext(self.tokenizer, with_prediction_options(self.task, options))
+        examples = self.task.inputs_to_examples([value])
+        features = Columns(dict(self.task.preprocess(examples[:], self.tokenizer, self.state, self.max_length, False)))
+        columns = model_columns(self.model, features)
+        batch = self.collator([{c: features[c][0] for c in columns}])
+        return self.task.stream(self.model, {k: v.to(self.device) for k, v in batch.items()}, context)
+
     def evaluate(self, path: str, batch_size: int | None = None, metrics: Sequence[str] = (),
                  format: str | None = None) -> dict[str, Any]:
         """The task's metrics (with those the run added and ``metrics``, catalog names) on a labelled
@@ -138,7 +154,9 @@ class Predictor:
         examples = read_split(self.task, path, "evaluation", format=format)
         self.task.check(examples, self.state, DataSource(path, format))
         features = tokenize(self.task, examples, self.tokenizer, self.state, self.max_length, False, "tokenising")
-        return evaluate_model(self.task, self.model, EvalSet(examples, features, path), self.collator,
+        loss_features = tokenize(self.task, examples, self.tokenizer, self.state, self.max_length, True,
+                                 "tokenising for the loss") if self.task.evaluation_loss else None
+        return evaluate_model(self.task, self.model, EvalSet(examples, features, path, loss_features), self.collator,
                               ForwardContext(self.tokenizer, self.task.options, self.max_length), self.state,
                               batch_size or self.config.eval_batch_size, device=self.device, metrics=extra)
 

@@ -290,6 +290,9 @@ def _train(cfg: TrainConfig, attempt: _Attempt, recipe: Recipe) -> TrainResult:
                     for name, dataset in raw.items()}
         loop_task, train_rows = recipe.training(task_obj, features["train"], tokenizer, state, max_length,
                                                 accelerator)
+        loss_features = {name: data_mod.tokenize(task_obj, dataset, tokenizer, state, max_length, True,
+                                                 f"tokenising {name} for its loss")
+                         for name, dataset in raw.items() if name != "train" and task_obj.evaluation_loss}
     setfit_log = None
     if cfg.strategy == "setfit" and not (cfg.resume and list_checkpoints(output)):  # a checkpoint holds its result
         from tlzoo.engine.setfit import run_setfit
@@ -305,7 +308,8 @@ def _train(cfg: TrainConfig, attempt: _Attempt, recipe: Recipe) -> TrainResult:
                       **recipe.saved()}
         (output / RUN_CONFIG).write_text(json.dumps(run_config, indent=2))
     accelerator.wait_for_everyone()
-    evaluation = EvalSet(raw["validation"], features["validation"], cfg.validation) if "validation" in raw else None
+    evaluation = EvalSet(raw["validation"], features["validation"], cfg.validation,
+                         loss_features.get("validation")) if "validation" in raw else None
     loop = attempt.loop = FitLoop(loop_task, cfg, model, tokenizer, state, train_rows, evaluation, output,
                                   accelerator)
     if setfit_log:
@@ -325,7 +329,7 @@ def _train(cfg: TrainConfig, attempt: _Attempt, recipe: Recipe) -> TrainResult:
     artifacts = output / ".artifacts"  # plots and reports, moved into the output with the model
     evaluations = {"validation": evaluation} if evaluation is not None else {}
     if "test" in raw:
-        evaluations["test"] = EvalSet(raw["test"], features["test"], cfg.test)
+        evaluations["test"] = EvalSet(raw["test"], features["test"], cfg.test, loss_features.get("test"))
     if accelerator.is_main_process:
         shutil.rmtree(artifacts, ignore_errors=True)
         for name in ("", *evaluations):

@@ -28,3 +28,6 @@ def tlzoo_register(registry) -> None:
     for name, attr, description, primary, consumes in _METRICS:
         registry.add(Spec(name, "metric", f"{_SCORES}:{attr}", description,
                           {"primary": primary, "consumes": consumes}))
+    registry.add(Spec("rouge", "metric", "tlzoo.metrics.rouge:RougeScores",
+                      "ROUGE-1/2/L/Lsum F-measures with stemming (best reference per example), plus output length "
+                      "and diversity", {"primary": "rougeL", "consumes": "text"}))

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar, cast
 
@@ -127,6 +127,7 @@ class Seq2SeqTask(BaseTask):
     metric_kind: ClassVar[str] = "text"
     greater_is_better: ClassVar[bool] = True
     prediction_options: ClassVar[tuple[str, ...]] = GENERATION_OPTIONS
+    streams: ClassVar[bool] = True
     output_key: ClassVar[str] = "prediction"
     """The key of the generated text in each prediction."""
     options: Seq2SeqOptions
@@ -205,9 +206,13 @@ class Seq2SeqTask(BaseTask):
             features["labels"] = [ids if ids and ids[-1] == end else ids[:room] + [end] for ids in labels]
         return features
 
-    def _decoder_features(self, examples: Mapping[str, list], tokenizer: Any, max_length: int,
-                          training: bool) -> dict[str, list]:
-        """``prompt + target + end`` with the loss on the target; the source is cut to fit ``max_length``."""
+    def decoder_prompts(self, examples: Mapping[str, list], tokenizer: Any,
+                        max_length: int) -> tuple[list[list[int]], list[bool]]:
+        """The prompt token ids of each example for a decoder LM, and whether each lost tokens to ``max_length``.
+
+        Here ``"{Instruction}:\\n{source}\\n{Target name}:"`` with the source cut to fit; a subclass may build
+        prompts its own way (e.g. a chat template), the target and the loss mask are added the same way.
+        """
         instruction = self.instruction()
         head = tokenizer(f"{instruction[:1].upper()}{instruction[1:]}:\n", add_special_tokens=False)
         cue = tokenizer(f"\n{self.target_name()}:", add_special_tokens=False)
@@ -215,13 +220,23 @@ class Seq2SeqTask(BaseTask):
         sources = tokenizer(list(examples["source"]), add_special_tokens=False, truncation=True,
                             max_length=room)
         prompts = [head["input_ids"] + ids + cue["input_ids"] for ids in sources["input_ids"]]
-        features: dict[str, list] = {"truncated": truncation_flags(sources, room)}
+        return prompts, truncation_flags(sources, room)
+
+    def target_text(self, target: str) -> str:
+        """A training target as it follows the prompt (here after a space, as the cue ends on ``:``)."""
+        return f" {target}"
+
+    def _decoder_features(self, examples: Mapping[str, list], tokenizer: Any, max_length: int,
+                          training: bool) -> dict[str, list]:
+        """``prompt + target + end`` with the loss on the target; the prompt fits in ``max_length``."""
+        prompts, truncated = self.decoder_prompts(examples, tokenizer, max_length)
+        features: dict[str, list] = {"truncated": truncated}
         if not training:
             features.update(input_ids=prompts, attention_mask=[[1] * len(p) for p in prompts])
             return features
         end = end_token_id(tokenizer)
         room = max(self.options.max_target_length - 1, 1)
-        targets = tokenizer([f" {text}" for text in examples["target"]], add_special_tokens=False,
+        targets = tokenizer([self.target_text(text) for text in examples["target"]], add_special_tokens=False,
                             truncation=True, max_length=room)["input_ids"]
         features["input_ids"] = [p + t + [end] for p, t in zip(prompts, targets, strict=True)]
         features["attention_mask"] = [[1] * len(ids) for ids in features["input_ids"]]
@@ -256,18 +271,89 @@ class Seq2SeqTask(BaseTask):
         return torch.nn.functional.cross_entropy(logits.flatten(0, 1), targets.flatten(), ignore_index=-100)
 
     def forward(self, model: Any, batch: Mapping[str, Any], context: ForwardContext) -> list[str]:
-        """Greedy or beam search with the generation options of ``context``, decoded to text."""
+        """Generation with the options of ``context``, decoded to text and cut where the output ends."""
         inputs = {"input_ids": batch["input_ids"], "attention_mask": batch["attention_mask"]}
-        generation = cast(Seq2SeqOptions, context.options).generate_kwargs()
-        tokenizer = context.tokenizer
-        if model.config.is_encoder_decoder:
-            generated = model.generate(**inputs, do_sample=False, **generation)
-            return [text.strip() for text in tokenizer.batch_decode(generated, skip_special_tokens=True)]
-        generated = model.generate(**inputs, do_sample=False, eos_token_id=end_token_id(tokenizer),
-                                   pad_token_id=pad_token_id(tokenizer), **generation)
-        new_tokens = generated[:, inputs["input_ids"].shape[1]:]
-        texts = tokenizer.batch_decode(new_tokens, skip_special_tokens=True)
-        return [text.strip().split("\n", 1)[0].strip() for text in texts]
+        generated = model.generate(**inputs, **self.generation_kwargs(model, context))
+        if not model.config.is_encoder_decoder:
+            generated = generated[:, inputs["input_ids"].shape[1]:]
+        texts = context.tokenizer.batch_decode(generated, skip_special_tokens=True)
+        return [self.cut_output(text, model, context.options)[0] for text in texts]
+
+    def generation_kwargs(self, model: Any, context: ForwardContext) -> dict[str, Any]:
+        """``model.generate`` keyword arguments: the options' settings, and the end and pad tokens of a decoder."""
+        kwargs = {"do_sample": False, **cast(Seq2SeqOptions, context.options).generate_kwargs()}
+        if not model.config.is_encoder_decoder:
+            kwargs.update(eos_token_id=end_token_id(context.tokenizer), pad_token_id=pad_token_id(context.tokenizer))
+        return kwargs
+
+    def stop_strings(self, model: Any, options: TaskOptions) -> list[str]:
+        """Texts that end a generated output before its end token: a decoder's answer ends at its first line break
+        (it would go on to write the next prompt), an encoder-decoder's only at its end token."""
+        return [] if model.config.is_encoder_decoder else ["\n"]
+
+    def cut_output(self, text: str, model: Any, options: TaskOptions) -> tuple[str, bool]:
+        """The output in generated ``text`` (up to the first stop string, stripped), and whether a stop string
+        ended it."""
+        text = text.lstrip()
+        found = [i for i in (text.find(stop) for stop in self.stop_strings(model, options) if stop) if i >= 0]
+        return (text[:min(found)] if found else text).strip(), bool(found)
+
+    def stream(self, model: Any, batch: Mapping[str, Any], context: ForwardContext) -> Iterator[str]:
+        """The output for a one-row ``batch``, as pieces of text while it is generated (through transformers'
+        ``TextIteratorStreamer``); the pieces join to what :meth:`forward` returns.
+
+        A piece that could still turn out to begin a stop string is held back until it is known not to; once the
+        output is cut, generation stops at the next token.
+        """
+        from threading import Event, Thread
+
+        import torch
+        from transformers import StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer
+
+        class _Cancel(StoppingCriteria):
+            def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
+                return torch.full((input_ids.shape[0],), cancelled.is_set(), dtype=torch.bool,
+                                  device=input_ids.device)
+
+        cancelled = Event()
+        streamer = TextIteratorStreamer(context.tokenizer, skip_prompt=not model.config.is_encoder_decoder,
+                                        skip_special_tokens=True)
+        kwargs = {**self.generation_kwargs(model, context), "num_beams": 1}  # beams cannot stream
+        inputs = {"input_ids": batch["input_ids"], "attention_mask": batch["attention_mask"]}
+        failure: list[BaseException] = []
+
+        def generate() -> None:
+            try:
+                with torch.inference_mode():
+                    model.generate(**inputs, **kwargs, streamer=streamer,
+                                   stopping_criteria=StoppingCriteriaList([_Cancel()]))
+            except BaseException as exc:  # noqa: BLE001 - raised again in the caller's thread
+                failure.append(exc)
+                streamer.end()
+
+        hold = max((len(s) for s in self.stop_strings(model, context.options)), default=1) - 1
+        worker = Thread(target=generate, name="tlzoo-stream", daemon=True)
+        worker.start()
+        text, sent = "", ""
+        try:
+            for piece in streamer:
+                text += piece
+                kept, stopped = self.cut_output(text, model, context.options)
+                ready = kept if stopped else kept[:max(len(kept) - hold, len(sent))]
+                if ready.startswith(sent) and len(ready) > len(sent):
+                    yield ready[len(sent):]
+                    sent = ready
+                if stopped:
+                    break
+            else:
+                kept = self.cut_output(text, model, context.options)[0]
+                if kept.startswith(sent) and len(kept) > len(sent):
+                    yield kept[len(sent):]
+        finally:
+            cancelled.set()
+            worker.join()
+        if failure:
+            raise failure[0]
 
     # -- results -----------------------------------------------------------------------------
     def postprocess(self, outputs: Sequence[Any], features: Any, examples: Any,

@@ -9,17 +9,18 @@ every accepted request before the workers stop.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Header, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -208,6 +209,8 @@ def _add_routes(app: FastAPI, state: ServeState) -> None:
         _add_predict_route(app, state, model, f"/models/{model.name}/predict")
         add_vector_routes(app, model, f"/models/{model.name}", lambda m, inputs: _answer(state, m, inputs, {}),
                           lambda authorization: check_key(authorization, state.api_key))
+        if model.spec.load().streams:
+            _add_stream_route(app, state, model, f"/models/{model.name}/stream")
     if len(state.models) == 1:
         _add_predict_route(app, state, next(iter(state.models.values())), "/predict")
         add_vector_routes(app, next(iter(state.models.values())), "", lambda m, inputs: _answer(state, m, inputs, {}),
@@ -278,6 +281,52 @@ async def _answer(state: ServeState, model: ServedModel, inputs: list[Any],
         raise ApiError(422, str(exc), "validation") from None
 
 
+def _add_stream_route(app: FastAPI, state: ServeState, model: ServedModel, path: str) -> None:
+    """``POST`` one input (the predict request's body): server-sent events, ``data: {"text": PIECE}`` as the output is
+    generated, then ``event: done`` with ``{"text": OUTPUT}`` (or ``event: error`` with ``{"error": MESSAGE}``).
+
+    A stream runs on its own thread beside the model's batched predictions (token by token it cannot share their
+    forward passes); bad input or parameters are answered 422 before the stream starts.
+    """
+    schema = model.schema
+
+    async def stream(body, authorization: str | None = Header(None)) -> Any:  # type: ignore[no-untyped-def]
+        check_key(authorization, state.api_key)
+        if isinstance(body.inputs, list):
+            raise ApiError(422, "a stream answers one input: send \"inputs\" as a single input, not a list",
+                           "validation")
+        if not state.ready.is_set() or model.predictor is None:
+            raise ApiError(503, state.failure or f"model {model.name} is still loading; see /ready",
+                           "unavailable", {"Retry-After": "1"})
+        try:
+            pieces = await asyncio.to_thread(model.predictor.stream, _plain(body.inputs),
+                                             **body.parameters.model_dump(exclude_none=True))
+        except TlzooError as exc:
+            raise ApiError(422, str(exc), "validation") from None
+        return StreamingResponse(_events(pieces), media_type="text/event-stream",
+                                 headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+    stream.__annotations__["body"] = schema.request
+    stream.__name__ = f"stream_{model.name}".replace("-", "_").replace(".", "_")
+    app.post(path, response_class=StreamingResponse, summary=f"Stream from {model.name} ({model.manifest.get('task')})",
+             description="The output of one input as server-sent events while it is generated: "
+                         "`data: {\"text\": PIECE}` events, then `event: done` with the whole output.")(stream)
+
+
+def _events(pieces: Iterator[str]) -> Iterator[str]:
+    """Server-sent events of a stream of text pieces (a sync iterator: Starlette runs it on a worker thread)."""
+    text = ""
+    try:
+        for piece in pieces:
+            text += piece
+            yield f"data: {json.dumps({'text': piece}, ensure_ascii=False)}\n\n"
+    except Exception as exc:  # noqa: BLE001 - the status line is sent: the error goes in the stream
+        logger.exception("stream failed")
+        yield f"event: error\ndata: {json.dumps({'error': str(exc) or type(exc).__name__})}\n\n"
+        return
+    yield f"event: done\ndata: {json.dumps({'text': text}, ensure_ascii=False)}\n\n"
+
+
 def _plain(item: Any) -> Any:
     """A validated input as ``Predictor.predict`` takes it: a string, a dict or a ``[text, pair]`` list."""
     if hasattr(item, "model_dump"):
@@ -286,7 +335,8 @@ def _plain(item: Any) -> Any:
 
 
 class _Accounting:
-    """ASGI middleware: counts prediction requests by model and status, and their latency.
+    """ASGI middleware: counts prediction (and stream) requests by model and status, and their latency (of a stream:
+    until its last event).
 
     A prediction body is read as JSON whatever its Content-Type says (``curl -d`` sends a form type).
     """
@@ -296,7 +346,7 @@ class _Accounting:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
-        answering = path.endswith(("/predict", *VECTOR_ENDPOINTS)) and scope.get("method") == "POST"
+        answering = path.endswith(("/predict", "/stream", *VECTOR_ENDPOINTS)) and scope.get("method") == "POST"
         if scope["type"] != "http" or not answering:
             await self.app(scope, receive, send)
             return

@@ -22,8 +22,3 @@ def tlzoo_register(registry) -> None:
          "model_class": "AutoModelForSeq2SeqLM (encoder-decoder, a+b pair) or AutoModelForCausalLM (decoder)",
          "sample": "tlzoo_summarization.sample:paths", "example_inputs": [_EXAMPLE], "input": {"text": "str"},
          "output": {"summary": "str"}, "parameters": GENERATION_PARAMETERS}))
-    registry.add(Spec(
-        "rouge", "metric", "tlzoo_summarization.metrics:RougeScores",
-        "ROUGE-1/2/L/Lsum F-measures with stemming (best reference per example), plus output length and "
-        "diversity",
-        {"primary": "rougeL", "consumes": "text"}))

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from tlzoo_summarization.metrics import RougeScores, sentence_lines
+
+from tlzoo.metrics.rouge import RougeScores, sentence_lines
 
 
 def test_rouge_by_hand() -> None:
