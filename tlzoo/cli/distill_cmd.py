@@ -23,7 +23,7 @@ from tlzoo.cli.run_cmds import _engine_options, _extra_options
               help="Unlabelled transfer text, in the form 'tlzoo predict --input' reads (repeatable); trained on "
                    "the teacher's outputs only.")
 @click.option("--temperature", type=float, help="Softmax temperature T of the KL term (default 2).")
-@click.option("--alpha", type=float, help="Weight of the task loss; 1 - alpha weighs the teacher's term (default 0.5).")
+@click.option("--alpha", type=float, help="Weight of the task loss; 1 - alpha weighs the teacher's term (default 0.1).")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), help="YAML file of engine options.")
 @click.option("--resume", is_flag=False, flag_value="", default=None, metavar="[DIR]",
               help="Continue an interrupted distillation from its newest checkpoint with its saved settings.")

@@ -20,8 +20,10 @@ from tlzoo.api import TlzooError
 from tlzoo.engine.run import Recipe, TrainResult, data_name, resolve_config, run
 
 DEFAULT_TEMPERATURE = 2.0
-DEFAULT_ALPHA = 0.5
-"""Defaults measured on SST-2 with a 3-layer student of the 6-layer minilm-l6 teacher (benchmarks/distill.py)."""
+DEFAULT_ALPHA = 0.1
+"""Defaults measured on SST-2 with a 3-layer student of the 6-layer minilm-l6 teacher (benchmarks/distill.py):
+the best of T=2/alpha=0.5, T=4/alpha=0.5 and T=2/alpha=0.1 on 1,000 held-out rows (0.843, 0.843, 0.847: within
+the noise of 1,000 rows; each beat the student without distillation on SST-2 dev)."""
 
 
 @dataclasses.dataclass
