@@ -4,7 +4,10 @@
 weights stay fp32 safetensors and whose manifest records ``"quantization": "dynamic-int8"``: loading
 applies :func:`quantize_linear`, so nothing is ever unpickled (a quantised module saved with
 ``torch.save`` would be). The decoding loop is unchanged; each Linear runs int8 weights x int8 activations
-(quantised per row at run time) on the CPU.
+(quantised at run time) on the CPU.
+
+Weights are quantised per output channel: on a SmolLM2 translator (Multi30k, 48 test sentences) that kept
+BLEU 3.73 of fp32's 5.55 where one scale per tensor kept 1.60, at the same speed (docs/cli.md, export).
 """
 
 from __future__ import annotations
@@ -22,5 +25,5 @@ def quantize_linear(model: Any) -> Any:
 
     with warnings.catch_warnings():  # torch.ao.quantization announces its move to torchao
         warnings.simplefilter("ignore")
-        return torch.ao.quantization.quantize_dynamic(model.cpu(), {torch.nn.Linear}, dtype=torch.qint8,
-                                                      inplace=True)
+        return torch.ao.quantization.quantize_dynamic(
+            model.cpu(), {torch.nn.Linear: torch.ao.quantization.per_channel_dynamic_qconfig}, inplace=True)
