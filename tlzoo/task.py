@@ -202,7 +202,6 @@ class BaseTask:
         a task that distils on unlabelled text (no ``labels``) overrides it."""
         return [[int(label != -100) for label in row] for row in features["labels"]]
 
-
     def stream(self, model: Any, batch: Mapping[str, Any], context: ForwardContext) -> Iterator[str]:
         """The output of a one-row ``batch`` as pieces of text while it is generated (tasks with :attr:`streams`)."""
         raise TlzooError(f"task {self.name!r} does not stream its predictions")
