@@ -107,7 +107,7 @@ def test_task_specs_no_longer_repeat_the_option_list() -> None:
 
 def test_the_plugin_readmes_are_linked_from_the_readme_and_the_docs() -> None:
     readmes = sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "plugins").glob("tlzoo-*/README.md"))
-    assert len(readmes) == 6
+    assert len(readmes) == 8
     top = (ROOT / "README.md").read_text()
     docs = (ROOT / "docs" / "cli.md").read_text()
     for readme in readmes:

@@ -27,7 +27,7 @@ from tlzoo.cli.run_cmds import _engine_options, _extra_options
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), help="YAML file of engine options.")
 @click.option("--resume", is_flag=False, flag_value="", default=None, metavar="[DIR]",
               help="Continue an interrupted distillation from its newest checkpoint with its saved settings.")
-@(lambda command: _engine_options(command, skip=("backbone",)))
+@(lambda command: _engine_options(command, skip=("backbone", "setfit_iterations", "setfit_learning_rate")))
 @click.pass_context
 def distill_command(ctx: click.Context, teacher_dir: str | None, student: str | None, unlabeled: tuple[str, ...],
                     temperature: float | None, alpha: float | None, config_file: str | None, resume: str | None,

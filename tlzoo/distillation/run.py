@@ -251,6 +251,9 @@ def distill(teacher: str | None = None, student: str | None = None, *, unlabeled
     if options.get("streaming"):
         raise TlzooError("tlzoo distill does not stream (--streaming): the teacher's outputs are cached with "
                          "the tokenised rows")
+    if options.get("strategy") == "setfit":
+        raise TlzooError("--strategy setfit: a student learns from the teacher's outputs, not from contrastive "
+                         "pairs; use full, freeze, lora or gradual")
     from tlzoo.distillation.teacher import load_teacher, teacher_layers
 
     model = load_teacher(settings.teacher)

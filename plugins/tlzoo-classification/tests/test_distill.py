@@ -109,6 +109,8 @@ def test_errors(teacher: str, sample: dict, tmp_path: Path) -> None:
     assert result.exit_code == 1 and "the teacher has only 2 layers" in result.output
     result = _distil(teacher, "--train", sample["train"], "--alpha", "1.5", *common)
     assert result.exit_code == 1 and "--alpha must be in [0, 1]" in result.output
+    result = _distil(teacher, "--train", sample["train"], "--strategy", "setfit", *common)
+    assert result.exit_code == 1 and "--strategy setfit: a student learns from the teacher's outputs" in result.output
     assert not out.exists()
 
 
