@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import json
-import os
 from pathlib import Path
 from typing import Any
 
 import click
 
 from tlzoo.api import TlzooError
-from tlzoo.cli.run_cmds import _engine_options, _extra_options
+from tlzoo.cli.run_cmds import _engine_options, _extra_options, print_summary
 
 
 @click.command("distill", short_help="Distil a trained model into a smaller student.",
@@ -45,13 +43,7 @@ def distill_command(ctx: click.Context, teacher_dir: str | None, student: str | 
 
     result = tlzoo.distill(teacher_dir, student, unlabeled=list(unlabeled), temperature=temperature, alpha=alpha,
                            config=config_file, **options)
-    if result.config.quiet or int(os.environ.get("RANK", "0")) != 0:
-        return
-    for split in ("validation", "test"):
-        if split in result.metrics:
-            shown = {k: round(v, 4) for k, v in result.metrics[split].items() if isinstance(v, float)}
-            click.echo(f"{split}: {json.dumps(shown)}")
-    click.echo(f"student saved to {result.output_dir}")
+    print_summary(result, f"student saved to {result.output_dir}")
 
 
 COMMANDS = [distill_command]

@@ -94,13 +94,18 @@ def train_command(ctx: click.Context, task: str | None, config_file: str | None,
     from tlzoo.engine.run import train
 
     result = train(task, config_file, **options)
-    if result.config.quiet or int(os.environ.get("RANK", "0")) != 0:  # one summary, not one per process
+    print_summary(result, f"model saved to {result.output_dir} (curves: {Path(result.output_dir) / 'curves.png'})")
+
+
+def print_summary(result: Any, saved: str) -> None:
+    """A finished run's validation and test metrics, then ``saved``; once, not once per process."""
+    if result.config.quiet or int(os.environ.get("RANK", "0")) != 0:
         return
     for split in ("validation", "test"):
         if split in result.metrics:
             shown = {k: round(v, 4) for k, v in result.metrics[split].items() if isinstance(v, float)}
             click.echo(f"{split}: {json.dumps(shown)}")
-    click.echo(f"model saved to {result.output_dir} (curves: {Path(result.output_dir) / 'curves.png'})")
+    click.echo(saved)
 
 
 @click.command("evaluate", short_help="Score a trained model on a labelled file.")
