@@ -1,7 +1,7 @@
 """SemEval-2010 Task 8 relation extraction with minilm-l6: entity-marker pooling against the naive recipe, a
 plain [CLS] sequence classifier trained by the HF Trainer on the marked text, in one run.
 
-    flock /work/notes/bench.lock .venv/bin/python benchmarks/relation.py   # ~15-20 minutes on 2 quiet cores
+    .venv/bin/python benchmarks/relation.py            # ~15 minutes on 2 quiet cores
     .venv/bin/python benchmarks/relation.py --quick    # smoke test of the script (~1.5 minutes)
 
 On a quiet 2-core machine each row's training should take ~3 (tlzoo) to ~6 (Trainer: random batches
@@ -249,7 +249,7 @@ def render(r: dict[str, Any]) -> str:
         "classifier and differ in the markers (ordinary text for the Trainer, special tokens for tlzoo) and in "
         "the tool (the Trainer's random batches and texts cut at the end; tlzoo's length-grouped batches and "
         "texts cut around the entities).", "",
-        "Reproduce: `flock /work/notes/bench.lock .venv/bin/python benchmarks/relation.py` (raw results: "
+        "Reproduce: `.venv/bin/python benchmarks/relation.py` (raw results: "
         "`benchmarks/results/relation.json`).",
     ])
 
