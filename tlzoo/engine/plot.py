@@ -64,3 +64,13 @@ def confusion_matrix_png(matrix: list[list[int]], labels: list[str], folder: str
     figure.savefig(path, dpi=100)
     plt.close(figure)
     return str(path)
+
+
+def confusion_matrix_artifact(predictions: Sequence[Any], references: Sequence[Any], labels: Sequence[Any],
+                              folder: str) -> list[str]:
+    """An evaluation's ``confusion_matrix.png`` for single-label predictions over ``labels`` (a task's
+    ``write_artifacts``)."""
+    from tlzoo.metrics.scores import ClassificationReport
+
+    report = ClassificationReport(list(labels)).compute(predictions, references)
+    return [confusion_matrix_png(report["confusion_matrix"], report["labels"], folder)]

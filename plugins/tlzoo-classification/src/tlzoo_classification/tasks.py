@@ -167,11 +167,9 @@ class ClassificationTask(_SequenceTask):
 
     def write_artifacts(self, predictions: Sequence[Any], references: Sequence[Any],
                         state: Mapping[str, Any], folder: str) -> list[str]:
-        from tlzoo.engine.plot import confusion_matrix_png
-        from tlzoo.metrics.scores import ClassificationReport
+        from tlzoo.engine.plot import confusion_matrix_artifact
 
-        metrics = ClassificationReport(state["labels"]).compute(predictions, references)
-        return [confusion_matrix_png(metrics["confusion_matrix"], metrics["labels"], folder)]
+        return confusion_matrix_artifact(predictions, references, state["labels"], folder)
 
 
 class MultiLabelTask(_SequenceTask):

@@ -187,11 +187,9 @@ class RelationTask(BaseTask):
 
     def write_artifacts(self, predictions: Sequence[Any], references: Sequence[Any],
                         state: Mapping[str, Any], folder: str) -> list[str]:
-        from tlzoo.engine.plot import confusion_matrix_png
-        from tlzoo.metrics.scores import ClassificationReport
+        from tlzoo.engine.plot import confusion_matrix_artifact
 
-        report = ClassificationReport(state["labels"]).compute(predictions, references)
-        return [confusion_matrix_png(report["confusion_matrix"], report["labels"], folder)]
+        return confusion_matrix_artifact(predictions, references, state["labels"], folder)
 
     def inputs_to_examples(self, inputs: Sequence[Any]) -> Any:
         """Marked strings, or ``{"text": .., "head": .., "tail": ..}`` objects (spans optional: without them
