@@ -1,6 +1,7 @@
 """Text generation: SmolLM2-135M-Instruct as shipped (zero-shot) against the same model fine-tuned for 12 minutes.
 
-    .venv/bin/python benchmarks/generation.py            # ~50 min on 2 cores (two 12-minute runs + three evaluations)
+    .venv/bin/python benchmarks/generation.py            # ~36 min on 2 cores (one 12-minute run + two evaluations)
+    .venv/bin/python benchmarks/generation.py --lora     # adds the LoRA arm (~24 min more)
     .venv/bin/python benchmarks/generation.py --quick    # smoke test of the script (~3 minutes)
 
 The set: SciTLDR-A (../shared/datasets/scitldr) framed as an instruction in chat form, the user asking for a
@@ -17,8 +18,12 @@ Arms, each in its own process:
   ``tlzoo evaluate`` runs) with the task's preprocessing, generation and metrics;
 - full fine-tuning: the task's defaults (learning rate 1e-4, batch 8, max length 512), stopped after
   ``BUDGET_MINUTES`` of training (``--max-minutes``; evaluation not counted);
-- LoRA: the same budget with ``--strategy lora`` (r 8) at learning rate ``LORA_LR``, to see whether it should be
-  the task's default.
+- LoRA (only with ``--lora``): the same budget with ``--strategy lora`` (r 8) at learning rate ``LORA_LR``, to see
+  whether it should be the task's default.
+
+Evaluating 200 abstracts costs about as much as the training budget (each prompt is a whole abstract, run once for
+the loss and once to generate), so each arm adds ~11 minutes of evaluation on 2 busy cores. The training arms log
+every step (loss, samples/s) to ``benchmarks/work/generation/ARM/log.jsonl`` while they run.
 
 Writes benchmarks/results/generation.json and the ``generation`` section of docs/benchmarks.md (after each arm,
 so a late failure keeps the earlier ones); ``--quick`` writes both under benchmarks/work/ instead.
@@ -27,6 +32,8 @@ so a late failure keeps the earlier ones); ``--quick`` writes both under benchma
 from __future__ import annotations
 
 import json
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -41,8 +48,8 @@ SETTINGS = {"precision": "fp32", "seed": 42, "max_new_tokens": 64}
 QUICK = {"max_steps": 2, "max_new_tokens": 8}
 """--quick: a few examples and steps, only to check that the script runs end to end."""
 ARMS = {"zero-shot": {},
-        "full fine-tuning": {"max_minutes": BUDGET_MINUTES},
-        "LoRA": {"max_minutes": BUDGET_MINUTES, "strategy": "lora", "learning_rate": LORA_LR}}
+        "full fine-tuning": {"max_minutes": BUDGET_MINUTES, "logging_steps": 1},
+        "LoRA": {"max_minutes": BUDGET_MINUTES, "logging_steps": 1, "strategy": "lora", "learning_rate": LORA_LR}}
 
 
 def conversation(row: dict[str, Any]) -> dict[str, Any]:
@@ -115,34 +122,39 @@ def job_zero_shot(args: dict) -> dict:
 JOBS = {"train": job_train, "zero_shot": job_zero_shot}
 
 
-def main(quick: bool) -> None:
+def main(quick: bool, lora: bool) -> None:
     folder = WORK / "generation"
     folder.mkdir(parents=True, exist_ok=True)
     data = build_data(folder, quick)
     results: dict[str, Any] = {"machine": machine(), "budget_minutes": 0.1 if quick else BUDGET_MINUTES,
                                "eval_size": 4 if quick else EVAL_SIZE, "settings": SETTINGS, "quick": quick,
-                               "instruction": INSTRUCTION, "runs": []}
+                               "instruction": INSTRUCTION, "runs": [], "skipped": [] if lora else ["LoRA"]}
     for arm, options in ARMS.items():
+        if arm in results["skipped"]:
+            continue
         options = {**SETTINGS, **options, **(QUICK if quick and arm != "zero-shot" else {})}
         if quick and "max_minutes" in options:
             options["max_minutes"] = 0.1
         if quick:
             options["max_new_tokens"] = QUICK["max_new_tokens"]
         job = "zero_shot" if arm == "zero-shot" else "train"
+        steps = f"; training steps go to {folder / arm.replace(' ', '-') / 'log.jsonl'}" if job == "train" else ""
+        print(f"[{arm}] started {time.strftime('%H:%M:%S')}{steps}", file=sys.stderr, flush=True)
         run = run_job(__file__, job, {**data, "output": str(folder / arm.replace(" ", "-")), "options": options})
         results["runs"].append({"arm": arm, "options": options, **run})
         publish("generation", "generation", results, render(results), quick)
 
 
 def render(r: dict[str, Any]) -> str:
-    rows = ["| arm | ROUGE-L | exact match | perplexity | distinct | words | training | examples seen |",
-            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    rows = ["| arm | ROUGE-L | exact match | perplexity | distinct | words | training | steps | examples seen |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for run in r["runs"]:
         test = run["test"]
         rows.append(f"| {run['arm']} | {test['rougeL']:.2f} | {test['exact_match']:.1f} | {test['perplexity']:.2f} "
                     f"| {test['distinct']:.3f} | {test['gen_len']:.1f} | {run['train_seconds'] / 60:.1f} min "
-                    f"| {run['samples']:,} |")
-    machine_line = f"{r['machine']['cpus']} CPUs, {r['machine']['date']}"
+                    f"| {run['steps']:,} | {run['samples']:,} |")
+    machine_line = (f"{r['machine']['cpus']} CPUs shared with other work, {r['machine']['date']}, load average "
+                    f"{r['machine']['load_average_at_start']} at the start")
     return "\n".join([
         "## Text generation: zero-shot against fine-tuned (SmolLM2-135M-Instruct, SciTLDR as an instruction)", "",
         f"`tlzoo train text-generation` on SciTLDR-A in chat form (the user: \"{r['instruction'].strip()}\" and the "
@@ -152,10 +164,13 @@ def render(r: dict[str, Any]) -> str:
         "prompt (the evaluation loss, per token). Zero-shot is the model as shipped, through the same evaluation code "
         "(`evaluate_model`)." + (" **Quick run: not a result.**" if r["quick"] else ""), "",
         *rows, "",
+        *([f"Not run here: {', '.join(r['skipped'])} (add `--lora`; ~24 more minutes), so whether LoRA should be the "
+           "task's default stays unmeasured.", ""] if r.get("skipped") else []),
         "Reproduce: `.venv/bin/python benchmarks/generation.py` (raw results with each arm's `tlzoo train` command: "
         "`benchmarks/results/generation.json`).",
     ])
 
 
 if __name__ == "__main__":
-    entry(__doc__, JOBS, lambda args: main(args.quick))
+    entry(__doc__, JOBS, lambda args: main(args.quick, args.lora),
+          lambda parser: parser.add_argument("--lora", action="store_true", help="also run the LoRA arm (~24 min)"))
