@@ -271,13 +271,37 @@ class Seq2SeqTask(BaseTask):
         return torch.nn.functional.cross_entropy(logits.flatten(0, 1), targets.flatten(), ignore_index=-100)
 
     def forward(self, model: Any, batch: Mapping[str, Any], context: ForwardContext) -> list[str]:
-        """Generation with the options of ``context``, decoded to text and cut where the output ends."""
+        """Generation with the options of ``context``, decoded to text and cut where the output ends; a row stops
+        generating at its first stop string (see :meth:`stopping_criteria`)."""
         inputs = {"input_ids": batch["input_ids"], "attention_mask": batch["attention_mask"]}
-        generated = model.generate(**inputs, **self.generation_kwargs(model, context))
-        if not model.config.is_encoder_decoder:
-            generated = generated[:, inputs["input_ids"].shape[1]:]
-        texts = context.tokenizer.batch_decode(generated, skip_special_tokens=True)
+        prompt = 0 if model.config.is_encoder_decoder else inputs["input_ids"].shape[1]
+        generated = model.generate(**inputs, **self.generation_kwargs(model, context),
+                                   **self.stopping_criteria(model, context, prompt))
+        texts = context.tokenizer.batch_decode(generated[:, prompt:], skip_special_tokens=True)
         return [self.cut_output(text, model, context.options)[0] for text in texts]
+
+    def stopping_criteria(self, model: Any, context: ForwardContext, prompt: int) -> dict[str, Any]:
+        """``model.generate``'s ``stopping_criteria`` that ends each row once :meth:`cut_output` finds a stop string
+        in its text (the tokens after the first ``prompt``); nothing when there are no stop strings.
+
+        transformers' own ``stop_strings`` would also end an output at a stop string inside the leading whitespace
+        that :meth:`cut_output` skips (an answer opening with a line break), so its outputs would differ from the
+        ones cut here and from :meth:`stream`'s.
+        """
+        if not self.stop_strings(model, context.options):
+            return {}
+        import torch
+        from transformers import StoppingCriteria, StoppingCriteriaList
+
+        task = self
+
+        class _StopAtCut(StoppingCriteria):
+            def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
+                texts = context.tokenizer.batch_decode(input_ids[:, prompt:], skip_special_tokens=True)
+                return torch.tensor([task.cut_output(text, model, context.options)[1] for text in texts],
+                                    dtype=torch.bool, device=input_ids.device)
+
+        return {"stopping_criteria": StoppingCriteriaList([_StopAtCut()])}
 
     def generation_kwargs(self, model: Any, context: ForwardContext) -> dict[str, Any]:
         """``model.generate`` keyword arguments: the options' settings, and the end and pad tokens of a decoder."""

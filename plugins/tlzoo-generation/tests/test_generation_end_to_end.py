@@ -78,6 +78,37 @@ def test_predict_with_options_and_stream(trained: Path) -> None:
         assert stop not in json.loads(cut.stdout)["completion"]
 
 
+@pytest.fixture(scope="module")
+def untrained(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """tiny-gpt after one step at a tiny learning rate: random weights, which write up to the length limit."""
+    output = tmp_path_factory.mktemp("generation") / "untrained"
+    return Path(tlzoo.train("text-generation", backbone="tiny-gpt", train=paths()["train"], output=str(output),
+                            max_steps=1, learning_rate=1e-6, seed=0, quiet=True).output_dir)
+
+
+def test_batch_generation_stops_at_the_stop_strings_and_equals_the_stream(untrained: Path) -> None:
+    model = tlzoo.load(str(untrained))
+    prompts = [PROMPT, "The opposite of 'up' is", "Correct the spelling: teh cat\nCorrected:"]
+    widths: list[int] = []
+    generate = model.model.generate
+
+    def counted(**inputs: object) -> object:
+        generated = generate(**inputs)
+        widths.append(generated.shape[1] - inputs["input_ids"].shape[1])
+        return generated
+
+    model.model.generate = counted
+    whole = [p["completion"] for p in model.predict(prompts, max_new_tokens=16)]
+    assert widths == [16] and all(len(text) > 4 for text in whole)
+    stops = sorted({text[len(text) // 2:len(text) // 2 + 2] for text in whole})  # one in each output
+    cut = [p["completion"] for p in model.predict(prompts, max_new_tokens=16, stop=stops)]
+    assert widths[1] < 16  # every row stopped generating at its stop string, not at the limit
+    for prompt, text, full in zip(prompts, cut, whole, strict=True):
+        assert not any(stop in text for stop in stops)
+        assert text == full[:min(full.find(s) for s in stops if s in full)].strip()
+        assert text == "".join(model.stream(prompt, max_new_tokens=16, stop=stops))
+
+
 def test_stream_over_http_as_server_sent_events(trained: Path) -> None:
     from tlzoo.testing.serving import Server
 
