@@ -40,8 +40,8 @@ def validation_message(errors: Iterable[Mapping[str, Any]], names: set[str], exp
     for error in errors:
         loc = list(error.get("loc", ()))
         parts = [p for p in loc if isinstance(p, int) or p in names]
-        if error.get("type") == "extra_forbidden" and loc:
-            parts.append(loc[-1])  # the unknown field itself
+        if error.get("type") == "extra_forbidden" and loc and parts[-1:] != loc[-1:]:
+            parts.append(loc[-1])  # the unknown field itself (unless another form of input has it)
         depth = len(parts) - (error.get("type") in ("list_type", "string_type", "tuple_type", "model_type"))
         if best is None or depth > best[0]:
             best = (depth, parts, error)

@@ -33,7 +33,8 @@ class ServedModel:
                 "backbone": (manifest.get("backbone") or {}).get("name"),
                 "labels": (manifest.get("state") or {}).get("labels"), "metrics": metrics,
                 "versions": manifest.get("versions") or {}, "plugin": manifest.get("plugin") or {},
-                "input": {"fields": list(self.schema.fields.names), "required": list(self.schema.fields.required)},
+                "input": {"fields": list(self.schema.fields.names), "required": list(self.schema.fields.required),
+                          "chat": self.schema.chat},
                 "output": self.schema.output, "parameters": self.schema.parameters,
                 "examples": list(self.spec.metadata.get("example_inputs") or [])[:3],
                 "ready": self.predictor is not None, "auth": auth, "predict": f"/models/{self.name}/predict"}

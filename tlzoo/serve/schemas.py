@@ -6,6 +6,8 @@ settings). Types are written as short strings: ``str``, ``int``, ``float``, ``bo
 ``dict[str, float]``, unions with ``|`` and ``null`` for optional; a dict is a nested object and a
 one-item list a list of them. A parameter may also be ``{"type": "int", "ge": 1, "le": 8,
 "description": ...}``. Undeclared outputs are free-form objects, so a plugin's task is served either way.
+A task whose metadata sets ``"chat": true`` also takes a conversation as an input, ``{"messages": [{"role": str,
+"content": str}, ...]}`` (as ``Predictor.predict`` does).
 """
 
 from __future__ import annotations
@@ -13,14 +15,16 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Optional, Union
+from typing import Annotated, Any, Optional, Union
 
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, create_model
 
 from tlzoo.api import Spec
 from tlzoo.data.inputs import InputFields
 
 _SCALARS: dict[str, Any] = {"str": str, "int": int, "float": float, "bool": bool, "any": Any}
+CHAT = {"messages": [{"role": "str", "content": "str"}]}
+"""The chat form of an input, for tasks whose metadata sets ``"chat"``."""
 
 
 @dataclass(frozen=True)
@@ -32,10 +36,12 @@ class TaskSchema:
     fields: InputFields
     parameters: Mapping[str, Any]
     output: Mapping[str, Any]
+    chat: bool = False
 
     def names(self) -> set[str]:
         """Field names that may appear in an error location (everything else there is a pydantic union tag)."""
-        return {"inputs", "parameters", *self.fields.names, *self.parameters}
+        return {"inputs", "parameters", *self.fields.names, *self.parameters,
+                *(("messages", "role", "content") if self.chat else ())}
 
     def describe_input(self) -> str:
         shapes = []
@@ -45,6 +51,8 @@ class TaskSchema:
                                       for n in self.fields.names) + "}")
         if "text_pair" in self.fields.names:
             shapes.append("[text, text_pair]")
+        if self.chat:
+            shapes.append('{"messages": [{"role": str, "content": str}, ...]}')
         return " or ".join(shapes)
 
 
@@ -105,6 +113,11 @@ def _parameter_model(name: str, declared: Mapping[str, Any]) -> type[BaseModel]:
     return create_model(name, __config__=ConfigDict(extra="forbid"), **fields)  # type: ignore[call-overload]
 
 
+def _input_form(value: Any) -> str:
+    """The tag of the form an input of a chat task has: ``chat`` for an object with ``messages``."""
+    return "chat" if isinstance(value, Mapping) and "messages" in value or hasattr(value, "messages") else "input"
+
+
 def task_schema(spec: Spec) -> TaskSchema:
     """The request and response models of ``spec``'s task."""
     base = _camel(spec.name)
@@ -118,6 +131,11 @@ def task_schema(spec: Spec) -> TaskSchema:
     if "text_pair" in fields.names:
         kinds.append(tuple[str, str])
     item = Union[tuple(kinds)] if len(kinds) > 1 else kinds[0]  # noqa: UP007
+    chat = bool(spec.metadata.get("chat"))
+    if chat:  # an object with "messages" is a conversation, checked (and its errors reported) as one alone
+        conversation = _object_model(f"{base}Chat", CHAT, extra="forbid")
+        item = Annotated[Union[Annotated[item, Tag("input")], Annotated[conversation, Tag("chat")]],  # noqa: UP007
+                         Discriminator(_input_form)]
     parameters = dict(spec.metadata.get("parameters") or {})
     options = _parameter_model(f"{base}Parameters", parameters)
     request = create_model(
@@ -128,4 +146,4 @@ def task_schema(spec: Spec) -> TaskSchema:
     declared = {**output, "truncated": "bool"}
     prediction = _object_model(f"{base}Prediction", declared)
     prediction.model_fields["truncated"].description = "Whether the input was cut to the model's maximum length."
-    return TaskSchema(request, prediction, fields, parameters, output)
+    return TaskSchema(request, prediction, fields, parameters, output, chat)

@@ -132,6 +132,36 @@ def test_stream_over_http_as_server_sent_events(trained: Path) -> None:
         assert server.stop() == 0
 
 
+def test_chat_messages_over_http_predict_and_stream(trained: Path) -> None:
+    from tlzoo.testing.serving import Server
+
+    chat = {"messages": [{"role": "system", "content": "Answer briefly."}, {"role": "user", "content": PROMPT}]}
+    expected = tlzoo.load(str(trained)).predict([chat, PROMPT])
+    server = Server([f"gen={trained}", "--log-level", "warning"])
+    try:
+        assert json.loads(server.get("/models")[1])[0]["input"]["chat"] is True
+        assert "TextGenerationChat" in json.loads(server.get("/openapi.json")[1])["components"]["schemas"]
+        status, answer = server.post("/models/gen/predict", {"inputs": chat})
+        assert status == 200 and answer == {**expected[0], "truncated": False}
+        status, answer = server.post("/models/gen/predict", {"inputs": [chat, PROMPT]})
+        assert status == 200 and [a["completion"] for a in answer] == [e["completion"] for e in expected]
+        status, _, body = server.request("POST", "/models/gen/stream", json.dumps({"inputs": chat}),
+                                         {"Content-Type": "application/json"})
+        done = body.decode().split("event: done\ndata: ", 1)[1]
+        assert status == 200 and json.loads(done)["text"] == expected[0]["completion"]
+        for path in ("/models/gen/predict", "/models/gen/stream"):
+            status, answer = server.post(path, {"inputs": {"messages": [{"role": "user"}]}})
+            assert status == 422 and answer["error"].startswith("inputs.messages[0].content: Field required")
+            status, answer = server.post(path, {"inputs": {"messages": "hello"}})
+            assert status == 422 and answer["error"].startswith("inputs.messages: Input should be a valid list")
+            status, answer = server.post(path, {"inputs": {"messages": [{"role": "assistant", "content": "hi"}]}})
+            assert status == 422 and "messages hold no turn to answer" in answer["error"]
+        status, answer = server.post("/models/gen/predict", {"inputs": [PROMPT, {"messages": [{"content": "x"}]}]})
+        assert status == 422 and answer["error"].startswith("inputs[1].messages[0].role: Field required")
+    finally:
+        assert server.stop() == 0
+
+
 def test_bad_input_writes_nothing(tmp_path: Path, trained: Path) -> None:
     encoder = cli("train", "text-generation", "--backbone", "tiny-bert", "--train", paths()["train"],
                   "--output", str(tmp_path / "enc"), "--max-steps", "1", "--quiet")

@@ -30,7 +30,7 @@ def tlzoo_register(registry) -> None:
          "test_backbone": "tiny-gpt", "model_class": "AutoModelForCausalLM",
          "sample": "tlzoo_generation.sample:paths",
          "example_inputs": ["Correct the spelling: I recieved teh letter yesterday.\nCorrected:"],
-         "input": {"text": "str"}, "output": {"completion": "str"}, "parameters": PARAMETERS}))
+         "input": {"text": "str"}, "chat": True, "output": {"completion": "str"}, "parameters": PARAMETERS}))
     registry.add(Spec(
         "completion", "metric", "tlzoo_generation.metrics:CompletionScores",
         "exact match (whitespace-normalised) and ROUGE-L against the best reference, the share of distinct "
