@@ -1,118 +1,236 @@
-"""tlzoo distill: a 3-layer student of the SST-2 teacher, with and without distillation, and int8 on top.
+"""tlzoo distill: a 3-layer student of the SST-2 and of the CoNLL-2003 NER teacher, with and without
+distillation, and int8 on top.
 
-    .venv/bin/python benchmarks/distill.py            # ~15 minutes on 2 idle cores
-    .venv/bin/python benchmarks/distill.py --quick    # a few rows and steps: checks the script
+    .venv/bin/python benchmarks/distill.py                # both tasks
+    .venv/bin/python benchmarks/distill.py --task ner     # one task (sst2 or ner); the other's results stay
+    .venv/bin/python benchmarks/distill.py --quick        # a few rows and steps: checks the script
 
-Teacher: the model of the SST-2 recipe (benchmarks/sst2.py: minilm-l6, 6 layers, the first 8,000 rows of SST-2
-train, 1 epoch, batch 32, lr 5e-5), the folder benchmarks/serve.py trained (``--teacher``, read only).
-Students: ``teacher:layers=3`` (layers 0, 2, 4 of the teacher, its embeddings and head), trained on the same
-8,000 rows for 1 epoch at the same batch and learning rate:
+SST-2 (~15 minutes on 2 idle cores). Teacher: the model of the SST-2 recipe (benchmarks/sst2.py: minilm-l6,
+6 layers, the first 8,000 rows of SST-2 train, 1 epoch, batch 32, lr 5e-5), the folder benchmarks/serve.py
+trained (``--teacher``, read only). Students train on the same 8,000 rows for 1 epoch at the same batch and
+learning rate. Tuning rows: 1,000 held-out rows of SST-2 train (``dev.tsv`` of the shared copy, never trained
+on); scored on GLUE SST-2 dev (``test.tsv``, 872 rows) by accuracy.
+
+CoNLL-2003 NER (~10 minutes on 2 idle cores). Teacher: trained here by the recipe of the NER model of
+benchmarks/serve.py (minilm-l6, the first 4,000 sentences of CoNLL train, the training set of
+benchmarks/ner_conll.py's recipe, 300 steps at batch 32 = 2.4 epochs, lr 5e-5, tlzoo's defaults otherwise);
+the 1-epoch recipe of benchmarks/ner_conll.py stops at F1 0.50, too weak a teacher. Students: the same 4,000
+sentences and 300 steps. Tuning sentences: the last 1,000 of CoNLL train; scored on CoNLL dev (3,250
+sentences) by entity F1 (seqeval, default mode) of the tags ``predict`` returns.
+
+The arms, the same for both tasks, each student ``teacher:layers=3`` (layers 0, 2, 4 of the teacher, its
+embeddings and head):
 
 - fine-tuned without distillation (``--alpha 1``: the task loss alone, from the same initial weights);
-- distilled, the same steps; a sweep of temperature and alpha, each scored on 1,000 held-out rows of SST-2
-  train (``dev.tsv`` of the shared copy, never trained on): the best of these sets the defaults of
-  ``tlzoo distill`` and is the row reported;
-- distilled with the next rows of SST-2 train as unlabelled transfer text (``--unlabeled``, their labels
-  dropped), at the best setting, for at most ``TRANSFER_MINUTES`` of training.
+- distilled, the same steps; a sweep of temperature and alpha, each scored on the tuning rows: the best is
+  the row reported;
+- distilled with the rest of the training set as unlabelled transfer text (``--unlabeled``, labels dropped),
+  at the best setting, for at most ``TRANSFER_MINUTES`` of training;
+- ``tlzoo export --quantize int8`` of the best student.
 
-Accuracy on GLUE SST-2 dev (``test.tsv``, 872 rows), prediction throughput (``predict`` on those 872 sentences,
-batch 64, tokenising and post-processing included; the models take turns, best of 3 rounds, in one process),
-weights size, and ``tlzoo export --quantize int8`` of the best student. Writes benchmarks/results/distill.json
-and the ``distill`` section of docs/benchmarks.md (``--quick``: under benchmarks/work/).
+Prediction throughput: ``predict`` on the scored rows (NER: the first 1,000 of them), batch 64, tokenising and
+post-processing included; the models take turns, best of 3 rounds, in one process, so the speed-ups are ratios
+measured side by side. Writes
+benchmarks/results/distill.json (SST-2) and distill_ner.json, and the ``distill`` and ``distill-ner`` sections
+of docs/benchmarks.md (``--quick``: under benchmarks/work/).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import json
 import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from common import REPO, WORK, entry, machine, publish, require_shared, run_job
 
 TEACHER = REPO.parent / "main" / "benchmarks" / "work" / "serve_sst2"
-RECIPE = {"epochs": 1, "batch_size": 32, "learning_rate": 5e-5, "warmup_ratio": 0.06, "weight_decay": 0.01,
-          "seed": 42, "max_length": 128, "eval_batch_size": 64}
-TRAIN_ROWS, TUNE_ROWS = 8000, 1000
-TRANSFER_ROWS = 12000
-"""Rows of SST-2 train after the first 8,000 used as unlabelled transfer text (of 52,614): what fits the budget."""
 TRANSFER_MINUTES = 4.0
-SWEEP = [(2.0, 0.5), (4.0, 0.5), (2.0, 0.1)]
-"""(temperature, alpha) pairs tried for the distilled student."""
-QUICK = {"train_rows": 256, "tune_rows": 64, "test_rows": 64, "transfer_rows": 256, "max_steps": 3,
-         "sweep": SWEEP[:2]}
 SPEED_ROUNDS, SPEED_BATCH = 3, 64
+QUICK = {"train_rows": 256, "tune_rows": 64, "test_rows": 64, "transfer_rows": 256, "max_steps": 3, "sweep": 2}
 
 
-def prepare(quick: bool) -> dict[str, str]:
+@dataclasses.dataclass(frozen=True)
+class Setup:
+    """What differs between the tasks; the arms, the speed job and the table are shared."""
+
+    name: str
+    metric: str  # the key of the score in the rows ("accuracy", "f1")
+    recipe: dict[str, Any]  # the students' training options (and the NER teacher's)
+    train_rows: int
+    tune_rows: int
+    transfer_rows: int
+    sweep: list[tuple[float, float]]
+    transfer_options: dict[str, Any]  # what the transfer arm changes in the recipe
+    speed_rows: int  # the scored rows whose prediction is timed (0: all)
+    results: str  # benchmarks/results/<results>.json
+    section: str  # <!-- section:begin --> in docs/benchmarks.md
+    title: str
+    describe: Callable[[dict], str]  # the paragraph above the table
+
+
+def _describe_sst2(r: dict) -> str:
+    return (f"Teacher: the SST-2 recipe's model (minilm-l6, 6 layers, {r['train_rows']:,} rows of SST-2 train, 1 "
+            f"epoch). Students: `--student teacher:layers=3` (layers 0, 2, 4, embeddings and head copied), "
+            f"{r['train_rows']:,} rows, 1 epoch, batch 32, lr 5e-5. Accuracy on GLUE SST-2 dev (872); throughput: "
+            f"`predict` on those 872 sentences, batch 64, models taking turns in one process, best of {SPEED_ROUNDS}.")
+
+
+def _describe_ner(r: dict) -> str:
+    return (f"Teacher: minilm-l6 (6 layers) trained here on the first {r['train_rows']:,} sentences of CoNLL-2003 "
+            f"train (the training set of the NER benchmark's recipe) for 300 steps at batch 32 (2.4 epochs), lr "
+            f"5e-5, tlzoo's defaults otherwise: the NER model of `benchmarks/serve.py` (the NER benchmark's 1-epoch "
+            f"recipe reaches F1 0.50, too weak a teacher). Students: `--student teacher:layers=3` (layers 0, 2, 4, "
+            f"embeddings and head copied), the same sentences and steps. Entity F1 (seqeval, default mode) of the "
+            f"tags `predict` returns on CoNLL-2003 dev ({r['test_rows']:,} sentences); throughput: `predict` on "
+            f"the first {r['speed']['timed_rows']:,} of them (pre-split words), batch 64, models taking turns in one "
+            f"process, best of {SPEED_ROUNDS}.")
+
+
+SETUPS = {
+    "sst2": Setup(
+        "sst2", "accuracy", {"epochs": 1, "batch_size": 32, "learning_rate": 5e-5, "warmup_ratio": 0.06,
+                             "weight_decay": 0.01, "seed": 42, "max_length": 128, "eval_batch_size": 64},
+        train_rows=8000, tune_rows=1000, transfer_rows=12000,  # of 52,614 train rows: what fits the budget
+        sweep=[(2.0, 0.5), (4.0, 0.5), (2.0, 0.1)], transfer_options={}, speed_rows=0, results="distill",
+        section="distill",
+        title="Distillation: a 3-layer student of the SST-2 model (`tlzoo distill`)", describe=_describe_sst2),
+    "ner": Setup(
+        "ner", "f1", {"epochs": 1, "max_steps": 300, "batch_size": 32, "learning_rate": 5e-5, "seed": 42,
+                      "eval_batch_size": 64},
+        train_rows=4000, tune_rows=1000, transfer_rows=9041,  # CoNLL train: 14,041 sentences, all used
+        sweep=[(2.0, 0.1), (2.0, 0.5)], transfer_options={"max_steps": 0, "epochs": 1},
+        speed_rows=1000, results="distill_ner", section="distill-ner",
+        title="Distillation: a 3-layer student of the CoNLL-2003 NER model (`tlzoo distill`)",
+        describe=_describe_ner),
+}
+
+
+# -- data -----------------------------------------------------------------------------------------
+def prepare_sst2(setup: Setup, quick: bool) -> dict[str, str]:
     data = require_shared("sst2")
-    WORK.mkdir(parents=True, exist_ok=True)
     train_lines = (data / "train.tsv").read_text(encoding="utf-8").splitlines(keepends=True)
     header, rows = train_lines[0], train_lines[1:]
-    n_train = QUICK["train_rows"] if quick else TRAIN_ROWS
-    n_transfer = QUICK["transfer_rows"] if quick else TRANSFER_ROWS
+    n_train = QUICK["train_rows"] if quick else setup.train_rows
+    n_transfer = QUICK["transfer_rows"] if quick else setup.transfer_rows
     files = {"train": WORK / "distill_sst2_train.tsv", "tune": WORK / "distill_sst2_tune.tsv",
              "test": WORK / "distill_sst2_test.tsv", "transfer": WORK / "distill_sst2_transfer.txt"}
     files["train"].write_text(header + "".join(rows[:n_train]), encoding="utf-8")
     files["transfer"].write_text("".join(line.rsplit("\t", 1)[0].strip() + "\n"
                                          for line in rows[n_train:n_train + n_transfer]), encoding="utf-8")
     tune = (data / "dev.tsv").read_text(encoding="utf-8").splitlines(keepends=True)
-    files["tune"].write_text("".join(tune[:(QUICK["tune_rows"] if quick else TUNE_ROWS) + 1]), encoding="utf-8")
+    files["tune"].write_text("".join(tune[:(QUICK["tune_rows"] if quick else setup.tune_rows) + 1]),
+                             encoding="utf-8")
     test = (data / "test.tsv").read_text(encoding="utf-8").splitlines(keepends=True)
     files["test"].write_text("".join(test[:QUICK["test_rows"] + 1] if quick else test), encoding="utf-8")
     return {k: str(v) for k, v in files.items()}
 
 
+def prepare_ner(setup: Setup, quick: bool) -> dict[str, str]:
+    """Train head, tune tail and dev as CoNLL files; the sentences between as ``{"tokens": [...]}`` lines."""
+    from tlzoo_ner.reader import read_tagged
+
+    data = require_shared("conll2003")
+    train = read_tagged(str(data / "train.txt"))
+    sentences = [(w, t) for w, t in zip(train.tokens, train.tags) if w]
+    n_train = QUICK["train_rows"] if quick else setup.train_rows
+    n_tune = QUICK["tune_rows"] if quick else setup.tune_rows
+    n_transfer = QUICK["transfer_rows"] if quick else setup.transfer_rows
+    dev = read_tagged(str(data / "dev.txt"))
+    test = [(w, t) for w, t in zip(dev.tokens, dev.tags) if w]
+    parts = {"train": sentences[:n_train], "tune": sentences[-n_tune:],
+             "test": test[:QUICK["test_rows"]] if quick else test}
+    files = {name: WORK / f"distill_ner_{name}.txt" for name in parts}
+    for name, rows in parts.items():
+        files[name].write_text("\n\n".join("\n".join(f"{w} {t}" for w, t in zip(words, tags))
+                                           for words, tags in rows) + "\n", encoding="utf-8")
+    files["transfer"] = WORK / "distill_ner_transfer.jsonl"
+    files["transfer"].write_text("".join(json.dumps({"tokens": words}) + "\n" for words, _ in
+                                         sentences[n_train:n_train + n_transfer]), encoding="utf-8")
+    return {k: str(v) for k, v in files.items()}
+
+
+PREPARE = {"sst2": prepare_sst2, "ner": prepare_ner}
+
+
+def scored_inputs(task: str, path: str) -> tuple[list[Any], Callable[[list[dict]], float]]:
+    """The scored rows as prediction inputs, and the task's score of a list of predictions of them."""
+    if task == "sst2":
+        rows = [line.rsplit("\t", 1) for line in Path(path).read_text().splitlines()[1:]]
+        gold = [label.strip() for _, label in rows]
+        return [text for text, _ in rows], lambda predictions: sum(
+            str(p["label"]) == g for p, g in zip(predictions, gold)) / len(gold)
+    from tlzoo_ner.metric import SeqevalReport
+    from tlzoo_ner.reader import read_tagged
+
+    data = read_tagged(path)
+    return [{"tokens": words} for words in data.tokens], lambda predictions: SeqevalReport("IOB2").compute(
+        [p["tags"] for p in predictions], data.tags)["f1"]
+
+
 # -- jobs (each in its own process) ----------------------------------------------------------------
+def job_teacher(args: dict) -> dict:
+    """The NER teacher, trained by its recipe (the SST-2 teacher is an existing folder)."""
+    import tlzoo
+
+    result = tlzoo.train("ner", backbone="minilm-l6", train=args["train"], output=args["output"], overwrite=True,
+                         quiet=True, eval_every="none", **args["options"])
+    return {"folder": args["output"], "steps": result.metrics["train"]["steps"],
+            "train_seconds": result.metrics["train"]["seconds"]}
+
+
 def job_students(args: dict) -> dict:
     """Every student, one after the other in this process (the teacher's outputs are computed once)."""
     import tlzoo
 
-    files, work, limits = args["files"], Path(args["work"]), args["limits"]
-    common = {**RECIPE, **limits, "train": files["train"], "validation": files["tune"], "test": files["test"],
+    files, work, limits, metric = args["files"], Path(args["work"]), args["limits"], args["metric"]
+    common = {**args["recipe"], **limits, "train": files["train"], "validation": files["tune"],
               "overwrite": True, "quiet": True}
     out: dict[str, Any] = {}
 
     def student(name: str, **options: Any) -> dict:
         started = time.perf_counter()
         result = tlzoo.distill(args["teacher"], "teacher:layers=3", output=str(work / name), **{**common, **options})
-        return {"folder": str(work / name), "tune_accuracy": result.metrics["validation"]["accuracy"],
-                "accuracy": result.metrics["test"]["accuracy"], "steps": result.metrics["train"]["steps"],
-                "train_rows": result.metrics["train"]["samples"], "train_seconds": result.metrics["train"]["seconds"],
-                "seconds": round(time.perf_counter() - started, 1), **options}
+        return {"folder": str(work / name), f"tune_{metric}": result.metrics["validation"][metric],
+                "steps": result.metrics["train"]["steps"], "train_rows": result.metrics["train"]["samples"],
+                "train_seconds": result.metrics["train"]["seconds"],
+                "seconds": round(time.perf_counter() - started, 1),
+                **{k: v for k, v in options.items() if k in ("temperature", "alpha")}}
 
     out["plain"] = student("distill_plain", alpha=1.0)
     out["sweep"] = [student(f"distill_t{t:g}_a{a:g}", temperature=t, alpha=a) for t, a in args["sweep"]]
-    best = max(out["sweep"], key=lambda r: r["tune_accuracy"])
-    transfer_limits = {} if limits else {"max_minutes": args["transfer_minutes"]}
+    best = max(out["sweep"], key=lambda r: r[f"tune_{metric}"])
+    transfer_limits = {**args["transfer_options"], **limits,
+                       **({} if limits else {"max_minutes": args["transfer_minutes"]})}
     out["transfer"] = student("distill_transfer", temperature=best["temperature"], alpha=best["alpha"],
                               unlabeled=[files["transfer"]], **transfer_limits)
     return out
 
 
 def job_speed(args: dict) -> dict:
-    """Predict throughput of each model on the same sentences and batch; the models take turns."""
+    """Each model's score on all the scored rows (a pass that also warms it up), then its predict throughput on
+the first ``speed_rows`` of them (0: all), the models taking turns, best of ``rounds``."""
     import tlzoo
 
-    rows = [line.rsplit("\t", 1) for line in Path(args["test"]).read_text().splitlines()[1:]]
-    sentences, gold = [text for text, _ in rows], [label.strip() for _, label in rows]
+    inputs, score = scored_inputs(args["task"], args["test"])
     models = {name: tlzoo.load(folder) for name, folder in args["models"].items()}
-    for model in models.values():
-        model.predict(sentences[:SPEED_BATCH], batch_size=SPEED_BATCH)  # warm-up
+    scores = {name: score(model.predict(inputs, batch_size=SPEED_BATCH)) for name, model in models.items()}
+    timed = inputs[:args["speed_rows"]] if args["speed_rows"] else inputs
     best: dict[str, float] = {}
-    accuracy: dict[str, float] = {}
     for _ in range(args["rounds"]):
         for name, model in models.items():
             started = time.perf_counter()
-            predictions = model.predict(sentences, batch_size=SPEED_BATCH)
-            rate = len(sentences) / (time.perf_counter() - started)
+            model.predict(timed, batch_size=SPEED_BATCH)
+            rate = len(timed) / (time.perf_counter() - started)
             best[name] = max(best.get(name, 0.0), rate)
-            accuracy[name] = sum(str(p["label"]) == g for p, g in zip(predictions, gold)) / len(gold)
-    return {"examples_per_second": {k: round(v, 1) for k, v in best.items()}, "accuracy": accuracy,
-            "torch_threads": __import__("torch").get_num_threads()}
+    return {"examples_per_second": {k: round(v, 1) for k, v in best.items()}, args["metric"]: scores,
+            "timed_rows": len(timed), "torch_threads": __import__("torch").get_num_threads()}
 
 
 # -- the run --------------------------------------------------------------------------------------
@@ -120,29 +238,42 @@ def _size(folder: str) -> int:
     return sum(p.stat().st_size for p in Path(folder).iterdir() if p.suffix in (".safetensors", ".onnx"))
 
 
-def main(args: argparse.Namespace) -> None:
+def run_task(setup: Setup, sst2_teacher: str, quick: bool) -> None:
     started = time.perf_counter()
-    teacher = str(args.teacher)
-    if not (Path(teacher) / "tlzoo.json").is_file():
-        sys.exit(f"teacher {teacher} is missing: run benchmarks/serve.py first (it trains the SST-2 recipe there)")
-    files = prepare(args.quick)
-    work = WORK / ("distill_quick" if args.quick else "distill")
-    limits = {"max_steps": QUICK["max_steps"]} if args.quick else {}
+    WORK.mkdir(parents=True, exist_ok=True)
+    results: dict[str, Any] = {"machine": machine()}
+    files = PREPARE[setup.name](setup, quick)
+    work = WORK / (f"distill_{setup.name}_quick" if quick else f"distill_{setup.name}")
+    limits = {"max_steps": QUICK["max_steps"]} if quick else {}
+    metric = setup.metric
+    if setup.name == "sst2":
+        teacher = sst2_teacher
+        if not (Path(teacher) / "tlzoo.json").is_file():
+            sys.exit(f"teacher {teacher} is missing: run benchmarks/serve.py first (it trains the SST-2 recipe there)")
+        results["teacher"] = {"folder": "benchmarks/work/serve_sst2 (the SST-2 recipe)"}
+    else:
+        teacher = str(work / "teacher")
+        results["teacher"] = run_job(__file__, "teacher", {"train": files["train"], "output": teacher,
+                                                           "options": {**setup.recipe, **limits}})
     students = run_job(__file__, "students", {
-        "teacher": teacher, "files": files, "work": str(work), "limits": limits,
-        "sweep": QUICK["sweep"] if args.quick else SWEEP, "transfer_minutes": TRANSFER_MINUTES})
+        "teacher": teacher, "files": files, "work": str(work), "limits": limits, "metric": metric,
+        "recipe": setup.recipe, "sweep": setup.sweep[:QUICK["sweep"]] if quick else setup.sweep,
+        "transfer_options": setup.transfer_options, "transfer_minutes": TRANSFER_MINUTES})
+    tuned = f"tune_{metric}"
     distilled = [*students["sweep"], students["transfer"]]
-    best = max(distilled, key=lambda r: r["tune_accuracy"])
+    best = max(distilled, key=lambda r: r[tuned])
     exported = str(work / "best_int8")
     subprocess.run([str(Path(sys.executable).parent / "tlzoo"), "export", best["folder"], "--output", exported,
                     "--quantize", "int8", "--overwrite"], check=True, stdout=subprocess.DEVNULL)
-    chosen = max(students["sweep"], key=lambda r: r["tune_accuracy"])
+    chosen = max(students["sweep"], key=lambda r: r[tuned])
     models = {"teacher": teacher, "plain": students["plain"]["folder"], "distilled": chosen["folder"],
               "transfer": students["transfer"]["folder"], "best_int8": exported}
-    speed = run_job(__file__, "speed", {"models": models, "test": files["test"],
-                                        "rounds": 1 if args.quick else SPEED_ROUNDS})
+    speed = run_job(__file__, "speed", {"task": setup.name, "metric": metric, "models": models,
+                                        "test": files["test"], "rounds": 1 if quick else SPEED_ROUNDS,
+                                        "speed_rows": setup.speed_rows})
     rate = speed["examples_per_second"]
-    teacher_accuracy = speed["accuracy"]["teacher"]
+    teacher_score = speed[metric]["teacher"]
+    results["teacher"][metric] = teacher_score
     best_name = "transfer" if best is students["transfer"] else "distilled"
     rows = []
     for key, label, record in (("teacher", "teacher (6 layers, fp32)", None),
@@ -150,59 +281,78 @@ def main(args: argparse.Namespace) -> None:
                                ("distilled", "student, distilled (same steps)", chosen),
                                ("transfer", "student, distilled + transfer text", students["transfer"]),
                                ("best_int8", f"best student ({best_name}) + export int8", None)):
-        rows.append({"model": key, "label": label, "accuracy": speed["accuracy"][key],
-                     "of_teacher": speed["accuracy"][key] / teacher_accuracy,
+        rows.append({"model": key, "label": label, metric: speed[metric][key],
+                     "of_teacher": speed[metric][key] / teacher_score,
                      "examples_per_second": rate[key], "speedup": rate[key] / rate["teacher"],
                      "size_mb": round(_size(models[key]) / 1e6, 1),
                      **({k: record[k] for k in ("steps", "train_rows", "train_seconds", "temperature", "alpha")
                          if k in record} if record else {})})
     by = {r["model"]: r for r in rows}
     fp32_best = by[best_name]
-    targets = {"distilled student keeps >= 97% of the teacher's accuracy": fp32_best["of_teacher"] >= 0.97,
+    name = "accuracy" if metric == "accuracy" else "F1"
+    targets = {f"distilled student keeps >= 97% of the teacher's {name}": fp32_best["of_teacher"] >= 0.97,
                "distilled student predicts >= 1.8x faster": fp32_best["speedup"] >= 1.8,
                "distilled student beats the one fine-tuned without distillation":
-                   max(by["distilled"]["accuracy"], by["transfer"]["accuracy"]) > by["plain"]["accuracy"]}
-    results = {"machine": machine(), "teacher": {"folder": "benchmarks/work/serve_sst2 (the SST-2 recipe)",
-                                                 "accuracy": teacher_accuracy},
-               "recipe": RECIPE, "train_rows": TRAIN_ROWS, "tune_rows": TUNE_ROWS, "transfer_rows": TRANSFER_ROWS,
-               "transfer_minutes": TRANSFER_MINUTES, "sweep": students["sweep"], "chosen": {
-                   "temperature": chosen["temperature"], "alpha": chosen["alpha"]},
-               "rows": rows, "targets": targets, "speed": speed, "quick": args.quick,
-               "wall_seconds": round(time.perf_counter() - started, 1)}
-    publish("distill", "distill", results, markdown(results), args.quick)
+                   max(by["distilled"][metric], by["transfer"][metric]) > by["plain"][metric]}
+    results.update({"recipe": setup.recipe, "train_rows": len(_rows(files["train"], setup.name)),
+                    "tune_rows": len(_rows(files["tune"], setup.name)),
+                    "test_rows": len(_rows(files["test"], setup.name)),
+                    "transfer_rows": len(Path(files["transfer"]).read_text().splitlines()),
+                    "transfer_minutes": TRANSFER_MINUTES, "sweep": students["sweep"],
+                    "chosen": {"temperature": chosen["temperature"], "alpha": chosen["alpha"]},
+                    "rows": rows, "targets": targets, "speed": speed, "quick": quick,
+                    "wall_seconds": round(time.perf_counter() - started, 1)})
+    publish(setup.results, setup.section, results, markdown(results, setup), quick)
 
 
-def markdown(r: dict) -> str:
-    lines = ["## Distillation: a 3-layer student of the SST-2 model (`tlzoo distill`)", "",
-             f"`benchmarks/distill.py`, {r['machine']['date']}, {r['machine']['cpus']} CPUs (shared; load "
-             f"{r['machine']['load_average_at_start']} at start). Teacher: the SST-2 recipe's model (minilm-l6, 6 "
-             f"layers, {r['train_rows']:,} rows of SST-2 train, 1 epoch). Students: `--student teacher:layers=3` "
-             f"(layers 0, 2, 4, embeddings and head copied), {r['train_rows']:,} rows, 1 epoch, batch 32, lr 5e-5. "
-             f"Accuracy on GLUE SST-2 dev (872); throughput: `predict` on those 872 sentences, batch 64, models "
-             f"taking turns in one process, best of {SPEED_ROUNDS}.", "",
-             "| model | accuracy | of teacher | examples/s | speed-up | size (MB) | steps |",
+def _rows(path: str, task: str) -> list[Any]:
+    if task == "sst2":
+        return Path(path).read_text().splitlines()[1:]
+    return [block for block in Path(path).read_text().split("\n\n") if block.strip()]
+
+
+def markdown(r: dict, setup: Setup) -> str:
+    metric = setup.metric
+    tuned = f"tune_{metric}"
+    name = "accuracy" if metric == "accuracy" else "F1"
+    unit = "rows" if setup.name == "sst2" else "sentences"
+    lines = [f"## {setup.title}", "",
+             f"`benchmarks/distill.py --task {setup.name}`, {r['machine']['date']}, {r['machine']['cpus']} CPUs "
+             f"(shared; load {r['machine']['load_average_at_start']} at start). {setup.describe(r)}", "",
+             f"| model | {name} | of teacher | examples/s | speed-up | size (MB) | steps |",
              "| --- | --- | --- | --- | --- | --- | --- |"]
     for row in r["rows"]:
-        lines.append(f"| {row['label']} | {row['accuracy']:.4f} | {100 * row['of_teacher']:.1f}% | "
+        lines.append(f"| {row['label']} | {row[metric]:.4f} | {100 * row['of_teacher']:.1f}% | "
                      f"{row['examples_per_second']:.0f} | {row['speedup']:.2f}x | {row['size_mb']} | "
                      f"{row.get('steps', '')} |")
-    sweep = ", ".join(f"T={s['temperature']:g} alpha={s['alpha']:g}: {s['tune_accuracy']:.4f}" for s in r["sweep"])
+    sweep = ", ".join(f"T={s['temperature']:g} alpha={s['alpha']:g}: {s[tuned]:.4f}" for s in r["sweep"])
     transfer = next(row for row in r["rows"] if row["model"] == "transfer")
-    lines += ["", f"Temperature and alpha, scored on {r['tune_rows']:,} held-out rows of SST-2 train: {sweep}; "
-                  f"T={r['chosen']['temperature']:g}, alpha={r['chosen']['alpha']:g} is kept (the default of "
-                  f"`tlzoo distill`). Transfer text: the next {r['transfer_rows']:,} rows of SST-2 train without "
-                  f"their labels, labelled by the teacher's outputs, at most {r['transfer_minutes']:g} minutes of "
-                  f"training ({transfer.get('train_rows', 0):,} rows seen, {transfer.get('steps', 0)} steps). The "
-                  f"student without distillation is `--alpha 1` (the task loss alone, same initial weights).", "",
-              "Targets: " + "; ".join(f"{name}: {'met' if ok else 'MISSED'}" for name, ok in r["targets"].items())
+    plain = r["rows"][1]
+    lines += ["", f"Temperature and alpha, scored on {r['tune_rows']:,} held-out {unit} of the training set: "
+                  f"{sweep}; T={r['chosen']['temperature']:g}, alpha={r['chosen']['alpha']:g} is kept. Transfer "
+                  f"text: {r['transfer_rows']:,} more {unit} of the training set without their labels, labelled by "
+                  f"the teacher's outputs, at most {r['transfer_minutes']:g} minutes of training "
+                  f"({transfer.get('train_rows', 0):,} {unit} seen, {transfer.get('steps', 0)} steps). The student "
+                  f"without distillation is `--alpha 1` (the task loss alone, same initial weights, "
+                  f"{plain.get('steps', 0)} steps).", "",
+              "Targets: " + "; ".join(f"{target}: {'met' if ok else 'MISSED'}" for target, ok in r["targets"].items())
               + "."]
+    if r["quick"]:
+        lines += ["", "**Quick mode: a few rows and steps; not a result.**"]
     return "\n".join(lines)
 
 
+def main(args: argparse.Namespace) -> None:
+    for name in (SETUPS if args.task == "all" else [args.task]):
+        run_task(SETUPS[name], str(args.teacher), args.quick)
+
+
 def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--task", choices=["all", *SETUPS], default="all",
+                        help="run one task's table (the other's results and section stay as they are)")
     parser.add_argument("--teacher", type=Path, default=Path(os.environ.get("TLZOO_DISTILL_TEACHER", TEACHER)),
                         help="the SST-2 recipe's model folder (read only)")
 
 
 if __name__ == "__main__":
-    entry(__doc__, {"students": job_students, "speed": job_speed}, main, configure)
+    entry(__doc__, {"teacher": job_teacher, "students": job_students, "speed": job_speed}, main, configure)
