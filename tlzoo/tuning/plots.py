@@ -4,6 +4,7 @@ evaluation curve on one chart, pruned trials dashed)."""
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -69,7 +70,9 @@ def _importance(study: Any, result: Any, path: Path) -> Path | None:
     if sum(t["state"] == "complete" for t in result.trials) < 2:
         return None
     try:
-        importances = optuna.importance.get_param_importances(study)
+        with warnings.catch_warnings():  # e.g. "importances will be equal" on a handful of trials: the plot shows it
+            warnings.simplefilter("ignore")
+            importances = optuna.importance.get_param_importances(study)
     except (RuntimeError, ValueError):  # e.g. every complete trial drew the same values
         return None
     if not importances:
