@@ -245,3 +245,32 @@ def test_runs_never_imports_heavy_libraries(study: dict) -> None:
     imported = {line.split("|")[-1].strip().split(".")[0] for line in result.stderr.splitlines()
                 if line.startswith("import time:")}
     assert imported and not imported & {"torch", "transformers", "datasets", "optuna"}
+
+
+def test_ctrl_c_during_a_trial_says_how_to_resume_and_the_resumed_study_runs_it_again(
+        toy_options: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tlzoo.engine.run import RunInterrupted
+    from tlzoo.tuning.study import TuneRecipe
+
+    output = tmp_path / "study"
+    options = {**toy_options, "output": str(output), "max_steps": 4, "eval_every": "2"}
+    space = tmp_path / "space.yaml"
+    space.write_text("learning_rate: {low: 1.0e-3, high: 3.0e-3, log: true}\n")
+    observe = TuneRecipe.observe
+
+    def interrupt(self: TuneRecipe, record: dict) -> None:
+        if self.trial.number == 1 and record["event"] == "eval":
+            raise KeyboardInterrupt
+        observe(self, record)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(TuneRecipe, "observe", interrupt)
+        with pytest.raises(RunInterrupted, match=f"tune interrupted during trial 1; continue the study with: "
+                                                 f"tlzoo tune --resume --output {output}"):
+            tlzoo.tune(TOY, trials=3, space=str(space), **options)
+    assert not list((output / "trials" / "trial-001").glob("**/*.safetensors"))
+    result = tlzoo.tune(output=str(output), resume=True)
+    assert [t["state"] for t in result.trials] == ["complete", "fail", "complete", "complete"]
+    assert result.trials[1]["message"] == "interrupted"
+    assert (output / "best" / "tlzoo.json").is_file()
+    assert (output / "importance.png").stat().st_size > 1000  # three complete trials: importances to plot

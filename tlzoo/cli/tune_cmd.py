@@ -15,8 +15,8 @@ from tlzoo.cli.task_help import TrainCommand
 @click.command("tune", cls=TrainCommand, short_help="Search training options with Optuna; keep the best model.",
                context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
 @click.argument("task", required=False)
-@click.option("--trials", type=int, help="Trials in the study, counting those a resumed study already ran "
-                                         "(default 10).")
+@click.option("--trials", type=int, help="Finished (complete or pruned) trials in the study, counting those a "
+                                         "resumed study already ran (default 10); failed ones are run again.")
 @click.option("--max-minutes", "total_minutes", type=float,
               help="Time budget of the search: no trial starts after it, and a trial's training stops when it ends.")
 @click.option("--trial-minutes", type=float, help="Training time budget of each trial (tlzoo train --max-minutes).")

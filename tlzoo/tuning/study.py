@@ -33,6 +33,8 @@ TRIALS = "trials"
 BEST = "best"
 STUDY_NAME = "tlzoo"
 DEFAULT_TRIALS = 10
+MAX_FAILURES = 3
+"""Failed trials in a row after which the search stops (the failure is then not a bad draw)."""
 DEFAULT_PRUNE_AFTER = 2
 """Trials that must finish before the median pruner stops any (Optuna's ``n_startup_trials``)."""
 _STUDY_FILES = (STUDY_DB, SETTINGS, SUMMARY, TRIALS, BEST, "history.png", "importance.png", "trials.png")
@@ -82,11 +84,13 @@ def tune(task: str | None = None, config: str | None = None, *, trials: int | No
          **options: Any) -> TuneResult:
     """Search :func:`tlzoo.train`'s options for the best score on the validation data.
 
-    ``trials``: trials in the study (those of a resumed study count); ``max_minutes``: the time budget of this
-    call (no trial starts after it, and each trial's training stops when it ends); ``trial_minutes``: a
-    training time budget per trial (``tlzoo train --max-minutes``); ``space``: a YAML file overriding the
-    task's search space; ``resume``: continue the study in ``output`` with its saved settings (options given
-    now win). Every other option is :func:`tlzoo.train`'s, fixed for all trials.
+    ``trials``: finished (complete or pruned) trials in the study, those of a resumed study included (a failed
+    or interrupted trial is run again, with new values; :data:`MAX_FAILURES` failures in a row stop the
+    search); ``max_minutes``: the time budget of this call (no trial starts after it, and each trial's
+    training stops when it ends); ``trial_minutes``: a training time budget per trial (``tlzoo train
+    --max-minutes``); ``space``: a YAML file overriding the task's search space; ``resume``: continue the
+    study in ``output`` with its saved settings (options given now win). Every other option is
+    :func:`tlzoo.train`'s, fixed for all trials.
     """
     try:
         import optuna
@@ -154,11 +158,14 @@ def tune(task: str | None = None, config: str | None = None, *, trials: int | No
         f"{cls.primary_metric} on {Path(base.validation).name}, {'higher' if cls.greater_is_better else 'lower'} "
         f"is better")
 
-    started = time.monotonic()
-    while len(study.trials) < trials:
+    started, failures = time.monotonic(), 0
+    while (done := _finished(study)) < trials:
         left = max_minutes * 60 - (time.monotonic() - started) if max_minutes else None
         if left is not None and left <= 1:
-            say(f"time budget of {max_minutes:g} minutes spent; stopping after {len(study.trials)} trials")
+            say(f"time budget of {max_minutes:g} minutes spent; stopping after {done} finished trials")
+            break
+        if failures == MAX_FAILURES:
+            say(f"{failures} trials failed in a row; stopping (see {folder / SUMMARY})")
             break
         trial = study.ask()
         params = {name: p.suggest(trial) for name, p in searched.params.items()}
@@ -179,12 +186,14 @@ def tune(task: str | None = None, config: str | None = None, *, trials: int | No
             study.tell(trial, state=TrialState.PRUNED)
             _strip_weights(trial_dir)
             say(str(exc))
+            failures = 0
             continue
         except TlzooError as exc:
             _note(trial, folder, trial_dir, recipe, began, message=str(exc))
             study.tell(trial, state=TrialState.FAIL)
             _strip_weights(trial_dir)
             say(f"trial {trial.number} failed: {exc}")
+            failures += 1
             continue
         except KeyboardInterrupt as exc:
             _note(trial, folder, trial_dir, recipe, began, message="interrupted")
@@ -196,7 +205,9 @@ def tune(task: str | None = None, config: str | None = None, *, trials: int | No
         _note(trial, folder, trial_dir, recipe, began)
         if recipe.best is None:
             study.tell(trial, state=TrialState.FAIL)
+            failures += 1
             continue
+        failures = 0
         study.tell(trial, recipe.best)
         best = study.best_trial.number == trial.number
         say(f"trial {trial.number}: best {cls.primary_metric} {recipe.best:.4f}"
@@ -214,6 +225,13 @@ def tune(task: str | None = None, config: str | None = None, *, trials: int | No
 
     plot_study(study, result, folder)
     return result
+
+
+def _finished(study: Any) -> int:
+    """Trials that count towards ``trials``: complete or pruned (a failed or interrupted one is run again)."""
+    from optuna.trial import TrialState
+
+    return len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED)))
 
 
 def _note(trial: Any, folder: Path, trial_dir: Path, recipe: TuneRecipe, began: float, **extra: Any) -> None:
