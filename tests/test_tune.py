@@ -238,8 +238,11 @@ def test_runs_refuses_an_unknown_sort_metric(study: dict) -> None:
         in result.stderr
 
 
-def test_runs_never_imports_heavy_libraries(study: dict) -> None:
-    result = subprocess.run([sys.executable, "-X", "importtime", "-m", "tlzoo", "runs", str(study["output"])],
+@pytest.mark.parametrize("args", [("runs", "STUDY"), ("runs", "STUDY", "--json"), ("tune", "--help"),
+                                  ("tune", TOY, "--help")])
+def test_runs_and_tune_help_never_import_heavy_libraries(study: dict, args: tuple[str, ...]) -> None:
+    args = tuple(str(study["output"]) if a == "STUDY" else a for a in args)
+    result = subprocess.run([sys.executable, "-X", "importtime", "-m", "tlzoo", *args],
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
     imported = {line.split("|")[-1].strip().split(".")[0] for line in result.stderr.splitlines()
