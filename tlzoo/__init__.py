@@ -14,10 +14,11 @@ if TYPE_CHECKING:
     from tlzoo.engine.predictor import Predictor
     from tlzoo.engine.run import TrainResult
     from tlzoo.onnx_export.run import ExportResult
+    from tlzoo.tuning.study import TuneResult
 
 __version__ = "0.1.0"
 __all__ = ["API_VERSION", "Spec", "TlzooError", "__version__", "distill", "export", "hookimpl", "list_components",
-           "load", "train"]
+           "load", "train", "tune"]
 
 
 def list_components(kind: str | None = None) -> list[Spec]:
@@ -44,6 +45,16 @@ def distill(teacher: str | None = None, student: str | None = None, **options: A
     from tlzoo.distillation.run import distill as _distill
 
     return _distill(teacher, student, **options)
+
+
+def tune(task: str | None = None, config: str | None = None, **options: Any) -> TuneResult:
+    """Search :func:`train`'s options with Optuna: ``trials=N``, ``max_minutes`` (the search's time budget),
+    ``trial_minutes``, ``space`` (a YAML file), ``resume``, ``keep_all``, ``prune_after`` and :func:`train`'s
+    options (``train``, ``validation``, ``output``...), fixed for all trials. The best model is in ``OUTPUT/best``;
+    see ``tlzoo tune --help``. Needs the ``tlzoo[tune]`` extra."""
+    from tlzoo.tuning.study import tune as _tune
+
+    return _tune(task, config, **options)
 
 
 def load(path: str) -> Predictor:

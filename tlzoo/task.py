@@ -136,6 +136,17 @@ class BaseTask:
     distillation: ClassVar[Distillation | None] = None
     """How a student learns this task from a teacher (``tlzoo distill``); ``None``: the task cannot be distilled."""
 
+    @classmethod
+    def search_space(cls) -> dict[str, Any]:
+        """What ``tlzoo tune`` searches by default: option name -> a range (``{"low": ..., "high": ..., "log":
+        true}``), a list of choices or a fixed value, as in a ``--space`` file (see :mod:`tlzoo.tuning.space`).
+        The core's generic space (learning rate around ``default_hparams``', batch size, epochs, warm-up, weight
+        decay, LLRD, strategy) unless a task adds its own options where they matter:
+        ``return {**super().search_space(), "pooling": ["mean", "cls"]}``."""
+        from tlzoo.tuning.space import generic_space
+
+        return generic_space(cls.default_hparams)
+
     def __init__(self, options: TaskOptions | Mapping[str, Any] | None = None) -> None:
         if options is None:
             options = self.options_class()

@@ -16,7 +16,8 @@ from tlzoo.suggest import did_you_mean
 
 Precision = Literal["fp32", "bf16", "fp16"]
 Strategy = Literal["full", "freeze", "lora", "gradual", "setfit"]
-"""The choices of ``precision`` and ``strategy``, written here only: validation and the CLI read them."""
+Track = Literal["none", "tensorboard", "mlflow"]
+"""The choices of ``precision``, ``strategy`` and ``track``, written here only: validation and the CLI read them."""
 
 
 @dataclasses.dataclass
@@ -65,6 +66,7 @@ class TrainConfig:
     keep_checkpoints: int = 0
     early_stopping_patience: int = 0
     logging_steps: int = 10
+    track: Track = "none"
 
     quiet: bool = False
     overwrite: bool = False
@@ -164,6 +166,10 @@ HELP = {
                         "and the best are kept for --resume.",
     "early_stopping_patience": "Stop after N evaluations without improvement (0: never).",
     "logging_steps": "Log every N optimizer steps to log.jsonl.",
+    "track": "Also report the run to an experiment tracker through Accelerate, in local files under the output "
+             "folder: tensorboard (DIR/tracking/, 'tensorboard --logdir DIR/tracking') or mlflow "
+             "(DIR/tracking/mlflow.db, 'mlflow ui --backend-store-uri sqlite:///DIR/tracking/mlflow.db'); "
+             "none: no tracker.",
     "quiet": "No progress bars or per-evaluation lines.",
     "overwrite": "Replace an output folder that holds another run.",
 }

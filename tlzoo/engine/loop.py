@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from itertools import islice
@@ -84,6 +84,9 @@ class FitLoop:
                 1, config.batch_size // accelerator.num_processes)
         self.model, self.optimizer = accelerator.prepare(model, optimizer)
         self.log = JsonlLog(output / "log.jsonl", enabled=accelerator.is_main_process)
+        self.observers: list[Callable[[dict[str, Any]], None]] = []
+        """Called with each training and evaluation record once it is logged (and the evaluation's checkpoint
+        saved): the experiment tracker, ``tlzoo tune``'s pruning."""
 
     # -- helpers --------------------------------------------------------------------------
     def _lr_factor(self, step: int) -> float:
@@ -194,6 +197,7 @@ class FitLoop:
         st = self.loop_state
         metrics, outputs = self.evaluate() if self.evaluation is not None else ({}, None)
         improved = False
+        record: dict[str, Any] = {}
         if metrics:
             value = metrics[self.task.primary_metric]
             better = (st.best_metric is None or (value > st.best_metric if self.task.greater_is_better
@@ -204,8 +208,8 @@ class FitLoop:
             else:
                 st.evals_without_improvement += 1
             st.last_eval, st.last_eval_step = metrics, st.step
-            self.log.write(event="eval", step=st.step, epoch=self.epochs_done(),
-                           **{f"eval_{k}": v for k, v in metrics.items() if isinstance(v, (int, float))})
+            record = self.log.write(event="eval", step=st.step, epoch=self.epochs_done(),
+                                    **{f"eval_{k}": v for k, v in metrics.items() if isinstance(v, (int, float))})
             if not self.config.quiet and self.accelerator.is_main_process:
                 shown = ", ".join(f"{k} {v:.4f}" for k, v in metrics.items() if isinstance(v, float))
                 print(f"step {st.step}: {shown}", flush=True)
@@ -216,6 +220,12 @@ class FitLoop:
         patience = self.config.early_stopping_patience
         if patience and st.evals_without_improvement >= patience:
             st.stopped_early = True
+        if record:
+            self._notify(record)
+
+    def _notify(self, record: dict[str, Any]) -> None:
+        for observer in self.observers:
+            observer(record)
 
     # -- training -------------------------------------------------------------------------
     def fit(self) -> LoopState:
@@ -246,8 +256,8 @@ class FitLoop:
                 lr = self.scheduler.get_last_lr()[-1]
                 progress.update(1, loss=f"{loss_value:.4f}", lr=f"{lr:.2e}", samples_s=f"{rate:.1f}")
                 if st.step % max(config.logging_steps, 1) == 0 or st.step == self.total_steps:
-                    self.log.write(event="train", step=st.step, epoch=self.epochs_done(),
-                                   loss=loss_value, learning_rate=lr, samples_per_second=round(rate, 2))
+                    self._notify(self.log.write(event="train", step=st.step, epoch=self.epochs_done(), loss=loss_value,
+                                                learning_rate=lr, samples_per_second=round(rate, 2)))
                 out_of_time = budget and st.train_seconds >= budget
                 if out_of_time:
                     self.total_steps = st.step

@@ -19,7 +19,7 @@ RUN_FILES = (MANIFEST, "checkpoints", "log.jsonl", RUN_CONFIG)
 """Files whose presence means a folder holds a run (finished or interrupted)."""
 PREVIOUS = ".previous-run"
 """Where a run replaced with ``--overwrite`` waits until the new run's first step, to be restored if it fails."""
-_RUN_OUTPUTS = (*RUN_FILES, "metrics.json", "curves.png", "evaluation", STAGING, ".artifacts")
+_RUN_OUTPUTS = (*RUN_FILES, "metrics.json", "curves.png", "evaluation", STAGING, ".artifacts", "tracking")
 
 
 def check_output_folder(output: Path, overwrite: bool, resume: bool) -> None:

@@ -47,12 +47,13 @@ class JsonlLog:
         if self.enabled:
             self.path.write_text("".join(json.dumps(r) + "\n" for r in self.records))
 
-    def write(self, **record: Any) -> None:
+    def write(self, **record: Any) -> dict[str, Any]:
         record = {"time": round(time.time(), 3), **record}
         self.records.append(record)
         if self.enabled:
             with open(self.path, "a") as handle:
                 handle.write(json.dumps(record) + "\n")
+        return record
 
 
 def quiet_libraries(quiet: bool) -> None:

@@ -82,6 +82,7 @@ def make_accelerator(config: TrainConfig) -> Any:
     from accelerate.utils import set_seed
 
     from tlzoo.engine.launch import has_accelerator, launched_world_size
+    from tlzoo.engine.tracking import accelerator_options
 
     world = launched_world_size()
     if world == 1:
@@ -92,7 +93,8 @@ def make_accelerator(config: TrainConfig) -> Any:
     # Without cpu=True Accelerate ignores a torchrun world on a machine with no accelerator: every
     # process then runs alone as "rank 0 of 1" and they all write the same output folder.
     cpu = world > 1 and not has_accelerator()
-    accelerator = Accelerator(mixed_precision=precision, rng_types=[], cpu=cpu)
+    accelerator = Accelerator(mixed_precision=precision, rng_types=[], cpu=cpu,
+                              **accelerator_options(config.track, config.output))
     if accelerator.num_processes != world:
         raise TlzooError(f"launched {world} processes but Accelerate formed a group of "
                          f"{accelerator.num_processes}; see 'Several processes' in docs/cli.md")
@@ -179,6 +181,10 @@ class Recipe:
     def describe(self, manifest: dict[str, Any]) -> None:
         """Add what the manifest should record of this recipe."""
 
+    def observe(self, record: dict[str, Any]) -> None:
+        """Called with each record the loop logs (``event`` ``train`` or ``eval``), once the evaluation's
+        checkpoint is saved; ``tlzoo tune`` reports evaluations to Optuna here and may stop the run."""
+
 
 @dataclass
 class _Attempt:
@@ -189,6 +195,7 @@ class _Attempt:
     new_run: Any = None
     loop: Any = None
     command: str = "train"
+    accelerator: Any = None
 
     def step(self) -> int:
         return self.loop.loop_state.step if self.loop is not None else 0
@@ -236,11 +243,15 @@ def run(cfg: TrainConfig, recipe: Recipe) -> TrainResult:
         if isinstance(exc, KeyboardInterrupt):
             raise RunInterrupted(attempt.interrupted(kept)) from exc
         raise
+    finally:
+        if attempt.accelerator is not None:
+            attempt.accelerator.end_training()  # closes the trackers' files (none without --track)
 
 
 def _train(cfg: TrainConfig, attempt: _Attempt, recipe: Recipe) -> TrainResult:
     from tlzoo.data.source import DataSource
     from tlzoo.engine import data as data_mod
+    from tlzoo.engine import tracking
     from tlzoo.engine.checkpoint import list_checkpoints, prune
     from tlzoo.engine.evaluation import EvalSet, evaluate_model
     from tlzoo.engine.loop import FitLoop
@@ -263,7 +274,7 @@ def _train(cfg: TrainConfig, attempt: _Attempt, recipe: Recipe) -> TrainResult:
     head = head_spec(cfg.head, task, task_obj.model_class)
     resolve_metrics(task_obj, cfg.metric)  # a --metric that does not fit fails before anything is read
     quiet_libraries(cfg.quiet)
-    accelerator = make_accelerator(cfg)
+    accelerator = attempt.accelerator = make_accelerator(cfg)
 
     # Read and validate all data before anything is written.
     splits = {"train": cfg.train, "validation": cfg.validation, "test": cfg.test}
@@ -307,11 +318,15 @@ def _train(cfg: TrainConfig, attempt: _Attempt, recipe: Recipe) -> TrainResult:
         run_config = {**{k: v for k, v in cfg.to_dict().items() if k not in ("resume", "overwrite")},
                       **recipe.saved()}
         (output / RUN_CONFIG).write_text(json.dumps(run_config, indent=2))
+    data_info = {name: {"name": data_name(path), "sha256": data_mod.file_sha256(path)}
+                 for name, path in splits.items() if path}
+    tracking.start(accelerator, cfg, output, {"data": data_info, "versions": _versions()})
     accelerator.wait_for_everyone()
     evaluation = EvalSet(raw["validation"], features["validation"], cfg.validation,
                          loss_features.get("validation")) if "validation" in raw else None
     loop = attempt.loop = FitLoop(loop_task, cfg, model, tokenizer, state, train_rows, evaluation, output,
                                   accelerator)
+    loop.observers += [lambda record: tracking.log(accelerator, record), recipe.observe]
     if setfit_log:
         loop.log.write(event="setfit", **setfit_log)
     if cfg.resume and loop.resume():
@@ -343,8 +358,6 @@ def _train(cfg: TrainConfig, attempt: _Attempt, recipe: Recipe) -> TrainResult:
                                        outputs=loop.best_outputs if name == "validation" else None,
                                        metrics=cfg.metric)
     if accelerator.is_main_process:
-        data_info = {name: {"name": data_name(path), "sha256": data_mod.file_sha256(path)}
-                     for name, path in splits.items() if path}
         manifest = build_manifest(cfg, spec, task_obj, backbone, state, data_info)
         manifest["metrics"] = metrics
         manifest["processes"] = accelerator.num_processes

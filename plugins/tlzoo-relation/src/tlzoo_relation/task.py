@@ -65,6 +65,11 @@ class RelationTask(BaseTask):
     default_hparams: Mapping[str, Any] = {"head": "entity-start", "learning_rate": 1e-4, "epochs": 5,
                                           "batch_size": 32, "max_length": 128, "warmup_ratio": 0.1}
 
+    @classmethod
+    def search_space(cls) -> dict[str, Any]:
+        """``tlzoo tune`` also tries the typed entity markers (they help where the data gives entity types)."""
+        return {**super().search_space(), "markers": ["plain", "typed"]}
+
     # -- data ---------------------------------------------------------------------------
     def load_split(self, path: str, split: str) -> Any:
         from datasets import Dataset
