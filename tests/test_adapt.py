@@ -214,3 +214,19 @@ def test_cli_error_is_one_line_and_exit_one(tmp_path: Path) -> None:
                     "--output", str(tmp_path / "out"))
     assert result.returncode == 1 and result.stderr.strip() == f"error: corpus file {tmp_path}/empty.txt holds no text"
     assert not (tmp_path / "out").exists()
+
+
+def test_masked_positions_only_loss_equals_the_models_own() -> None:
+    from tlzoo.adaptation.collate import LanguageModellingCollator
+    from tlzoo.adaptation.objective import LanguageModelling
+    from tlzoo.backbones.resolve import resolve_backbone
+
+    backbone, task = resolve_backbone("tiny-bert"), LanguageModelling()
+    model = task.build_model(backbone, {}).model.eval()
+    tokenizer = backbone.load_tokenizer()
+    ids = tokenizer("the film was good and the plot was fun " * 3)["input_ids"]
+    rows = [{"input_ids": ids, "special_tokens_mask": [int(i in (2, 3)) for i in ids]} for _ in range(3)]
+    torch.manual_seed(0)
+    batch = LanguageModellingCollator(tokenizer, True, 0.3, False)(rows)
+    with torch.no_grad():
+        assert task.loss(model, batch).item() == pytest.approx(model(**batch).loss.item(), rel=1e-5)

@@ -92,6 +92,22 @@ class LanguageModelling(BaseTask):
         return LanguageModellingCollator(tokenizer, mlm, self.options.mlm_probability,
                                          mlm and self.options.whole_word_masking)
 
+    def loss(self, model: Any, batch: Mapping[str, Any]) -> Any:
+        """The model's own LM loss; for a masked-LM model with one head module (BERT's ``cls``, RoBERTa's
+        ``lm_head``) the head runs on the masked positions only: the same loss, without the vocabulary-wide
+        logits of the other 85% of the tokens, which cost as much as the encoder itself on a small backbone."""
+        head = _masked_lm_head(model) if self.model_class == OBJECTIVES["encoder"][1] else None
+        if head is None:
+            return model(**batch).loss
+        import torch
+
+        labels = batch["labels"]
+        hidden = getattr(model, model.base_model_prefix)(**{k: v for k, v in batch.items() if k != "labels"})[0]
+        chosen = labels != -100
+        if not chosen.any():
+            return hidden.sum() * 0.0
+        return torch.nn.functional.cross_entropy(head(hidden[chosen]).float(), labels[chosen])
+
     def forward(self, model: Any, batch: Mapping[str, Any], context: ForwardContext) -> list[Any]:
         """Nothing per row: the evaluation is the held-out loss (:attr:`evaluation_loss`)."""
         return [None] * len(batch["input_ids"])
@@ -102,6 +118,17 @@ class LanguageModelling(BaseTask):
 
     def references(self, examples: Any, state: Mapping[str, Any]) -> list[Any]:
         return [None] * len(examples)
+
+
+def _masked_lm_head(model: Any) -> Any:
+    """The model's one module besides its base model (the LM head), or ``None`` when it has several or is wrapped
+    (DDP, adapters): then the model's own forward computes the loss."""
+    prefix = getattr(model, "base_model_prefix", "")
+    children = dict(model.named_children())
+    if prefix not in children:
+        return None
+    others = [module for name, module in children.items() if name != prefix]
+    return others[0] if len(others) == 1 else None
 
 
 def _carry_pooler(model: Any, backbone: Any) -> list[str]:

@@ -65,7 +65,8 @@ def resolve_config(task: str | None, config_file: str | None = None, *, command:
         if owner != command:
             raise TlzooError(f"cannot resume: {folder} is a run of 'tlzoo {owner}'; continue it with: "
                              f"tlzoo {owner} --resume {folder}")
-        saved.pop(owner, None)
+        for name in RECIPE_COMMANDS:
+            saved.pop(name, None)
         if task and saved.get("task") != task:
             raise TlzooError(f"cannot resume: {folder} is a run of task {saved.get('task')!r}, not {task!r}")
         options = {**options, "output": folder}
