@@ -164,6 +164,22 @@ def test_from_task_trains_on_the_tasks_input_text(tmp_path: Path) -> None:
     adaptation = json.loads((Path(result.output_dir) / "tlzoo.json").read_text())["adaptation"]
     assert adaptation["from_task"] == "ner" and adaptation["corpus"][0]["name"] == Path(paths()["train"]).name
     assert adaptation["documents"]["train"] > 100
+    with pytest.raises(TlzooError, match="unknown task option.*'text_column'"):
+        tlzoo.adapt("tiny-bert", from_task="ner", data=paths()["train"], text_column="words",
+                    output=str(tmp_path / "other"))
+    assert not (tmp_path / "other").exists()
+
+
+def test_from_task_passes_text_column_to_a_task_that_has_one(tmp_path: Path) -> None:
+    data = tmp_path / "reviews.csv"
+    data.write_text("id,review,label\n" + "".join(f"{i},a good film number {i} with a fine plot,pos\n"
+                                                   for i in range(60)))
+    with pytest.raises(TlzooError, match=r"missing column\(s\) 'body' for text; the file has 'id', 'review'"):
+        tlzoo.adapt("tiny-bert", from_task="classification", data=str(data), text_column="body",
+                    output=str(tmp_path / "bad"))
+    result = tlzoo.adapt("tiny-bert", from_task="classification", data=str(data), text_column="review",
+                         output=str(tmp_path / "out"), max_steps=1, max_length=32, quiet=True)
+    assert json.loads((Path(result.output_dir) / "tlzoo.json").read_text())["adaptation"]["documents"]["train"] == 57
 
 
 def test_resume_ends_where_an_uninterrupted_run_ends(tmp_path: Path) -> None:

@@ -47,7 +47,8 @@ class AdaptRecipe(Recipe):
 
         options: AdaptOptions = task.options
         if options.from_task:
-            corpus = split_held_out(task_documents(options.from_task, options.data or "", data_format=config.format),
+            given = {"text_column": options.text_column} if options.text_column else {}  # the task's own option
+            corpus = split_held_out(task_documents(options.from_task, options.data or "", given, config.format),
                                     options.held_out)
         else:
             corpus = read_corpus(options.corpus, options.text_column, options.held_out)
