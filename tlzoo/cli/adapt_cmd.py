@@ -19,7 +19,8 @@ _NOT_HERE = ("train", "validation", "test", "metric", "head", "streaming", "max_
 @click.option("--corpus", multiple=True, type=click.Path(dir_okay=False),
               help="Unlabelled text (repeatable): .txt (a document per line, or per blank-line separated block), "
                    ".jsonl, .csv/.tsv (with --text-column), each optionally .gz.")
-@click.option("--text-column", help="Field or column of .jsonl/.csv/.tsv corpora holding the text (default: text).")
+@click.option("--text-column", help="Field or column of .jsonl/.csv/.tsv corpora holding the text (default: text); "
+                                    "with --from-task, the task's own --text-column.")
 @click.option("--from-task", help="Task-adaptive pre-training: read --data with this task's reader and train on its "
                                   "input text.")
 @click.option("--data", type=click.Path(dir_okay=False), help="With --from-task: the task's training file.")
