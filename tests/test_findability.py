@@ -66,7 +66,7 @@ def test_train_help_finds_the_task_after_options_and_without_one_shows_engine_de
 
 
 @pytest.mark.parametrize("args", [("train", "ner", "--help"), ("info", "extractive-qa"),
-                                  ("info", "summarization", "--json")])
+                                  ("info", "summarization", "--json"), ("adapt", "--help")])
 def test_task_help_and_info_never_import_heavy_libraries(args: tuple[str, ...]) -> None:
     assert not heavy_imports(*args)
 

@@ -5,6 +5,7 @@ Importing ``tlzoo`` is cheap; ``train`` and ``load`` import the engine (torch, t
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from tlzoo.api import API_VERSION, Spec, TlzooError
@@ -17,8 +18,8 @@ if TYPE_CHECKING:
     from tlzoo.tuning.study import TuneResult
 
 __version__ = "0.1.0"
-__all__ = ["API_VERSION", "Spec", "TlzooError", "__version__", "distill", "export", "hookimpl", "list_components",
-           "load", "train", "tune"]
+__all__ = ["API_VERSION", "Spec", "TlzooError", "__version__", "adapt", "distill", "export", "hookimpl",
+           "list_components", "load", "train", "tune"]
 
 
 def list_components(kind: str | None = None) -> list[Spec]:
@@ -45,6 +46,15 @@ def distill(teacher: str | None = None, student: str | None = None, **options: A
     from tlzoo.distillation.run import distill as _distill
 
     return _distill(teacher, student, **options)
+
+
+def adapt(backbone: str | None = None, corpus: Sequence[str] = (), **options: Any) -> TrainResult:
+    """Continue pre-training ``backbone`` on unlabelled ``corpus`` files (or ``from_task=TASK, data=FILE``: the
+    task's input text): masked LM for encoders, causal LM for decoders. ``output`` becomes a backbone folder
+    for ``train(..., backbone=output)``; other options are :func:`train`'s. See ``tlzoo adapt --help``."""
+    from tlzoo.adaptation.run import adapt as _adapt
+
+    return _adapt(backbone, corpus, **options)
 
 
 def tune(task: str | None = None, config: str | None = None, **options: Any) -> TuneResult:

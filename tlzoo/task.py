@@ -121,6 +121,11 @@ class BaseTask:
     feature_columns: ClassVar[tuple[str, ...]] = ()
     """Feature columns that batches keep although the model's ``forward`` does not take them, because the
     task's ``loss`` and ``forward`` read them (e.g. the second text of a pair, ``pair_input_ids``)."""
+    text_columns: ClassVar[tuple[str, ...]] = ("text", "text_pair", "negative", "tokens", "question", "context",
+                                               "source")
+    """Columns of the examples ``load_split`` returns that hold input text (a list of words counts as one text):
+    what ``tlzoo adapt --from-task`` pre-trains on (:meth:`input_texts`). The default names the columns of the
+    bundled tasks; a task whose input text lives under another name sets its own."""
     evaluation_loss: ClassVar[bool] = False
     """Also score the loss on evaluation sets (their examples preprocessed as for training, with labels): every
     evaluation then reports ``loss`` (the mean over label tokens) and ``perplexity`` (its exponential). For
@@ -164,6 +169,20 @@ class BaseTask:
 
     def setup(self, train: Any) -> dict[str, Any]:
         return {}
+
+    def input_texts(self, examples: Any) -> list[str]:
+        """The input text of ``examples`` (a dataset ``load_split`` read), row by row, from :attr:`text_columns`:
+        strings as they are, lists of words joined by spaces; empty texts and exact repeats (a QA context
+        shared by several questions) are left out."""
+        columns = [name for name in self.text_columns if name in examples.column_names]
+        texts: dict[str, None] = {}
+        for row in zip(*(examples[name] for name in columns)):
+            for value in row:
+                if isinstance(value, list):
+                    value = " ".join(str(word) for word in value)
+                if isinstance(value, str) and value.strip():
+                    texts[value.strip()] = None
+        return list(texts)
 
     def check(self, dataset: Any, state: Mapping[str, Any], path: str) -> None:
         """Validate evaluation data against what the model was trained on."""

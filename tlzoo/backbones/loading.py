@@ -100,10 +100,10 @@ def from_local(path: str, name: str | None = None, **load_kwargs: Any) -> Pretra
     if not (folder / "config.json").is_file() and "gguf_file" not in load_kwargs:
         raise TlzooError(f"backbone folder {path!r} has no config.json; expected a transformers model folder")
     import json
+    from types import SimpleNamespace
 
     config = json.loads((folder / "config.json").read_text()) if (folder / "config.json").is_file() else {}
-    kind = "encoder-decoder" if config.get("is_encoder_decoder") else (
-        "decoder" if any(a.endswith("ForCausalLM") for a in config.get("architectures") or []) else "encoder")
+    kind = guess_kind(SimpleNamespace(**config))  # a saved GPT-2 says GPT2LMHeadModel, not ...ForCausalLM
     return PretrainedBackbone(name or folder.name, str(folder), kind, dict(load_kwargs))
 
 

@@ -8,7 +8,8 @@ import click
 
 from tlzoo import __version__
 from tlzoo.api import TlzooError
-from tlzoo.cli import catalog_cmds, distill_cmd, export_cmds, plugin_cmds, run_cmds, runs_cmd, serve_cmd, tune_cmd
+from tlzoo.cli import (adapt_cmd, catalog_cmds, distill_cmd, export_cmds, plugin_cmds, run_cmds, runs_cmd, serve_cmd,
+                       tune_cmd)
 
 
 class _Group(click.Group):
@@ -35,7 +36,7 @@ def cli(ctx: click.Context, debug: bool) -> None:
     ctx.obj["debug"] = debug
 
 
-for module in (catalog_cmds, plugin_cmds, run_cmds, distill_cmd, tune_cmd, runs_cmd, export_cmds, serve_cmd):
+for module in (catalog_cmds, plugin_cmds, run_cmds, distill_cmd, adapt_cmd, tune_cmd, runs_cmd, export_cmds, serve_cmd):
     for command in module.COMMANDS:
         cli.add_command(command)
 

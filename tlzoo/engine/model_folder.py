@@ -43,6 +43,9 @@ def read_manifest(path: str | Path) -> dict[str, Any]:
     if not isinstance(manifest, dict):
         raise TlzooError(f"{manifest_path} is corrupt (a JSON {type(manifest).__name__}, expected an object); "
                          f"{_RETRAIN}")
+    if "adaptation" in manifest and "task" not in manifest:
+        raise TlzooError(f"{folder} is a backbone adapted with 'tlzoo adapt', not a task model; fine-tune it with "
+                         f"'tlzoo train TASK --backbone {folder}'")
     missing = [key for key in MANIFEST_KEYS if key not in manifest]
     if missing:
         raise TlzooError(f"{manifest_path} is corrupt (no {', '.join(map(repr, missing))}); {_RETRAIN}")

@@ -90,11 +90,14 @@ class NewRun:
 
 
 def model_card(manifest: dict[str, Any], metrics: dict[str, Any]) -> str:
+    from tlzoo.adaptation.lineage import lineage_line
+
     lines = [f"# {manifest['task']} model fine-tuned with tlzoo", "",
              f"- task: `{manifest['task']}` (plugin {manifest['plugin']['distribution']} "
              f"{manifest['plugin']['version']})",
              f"- backbone: `{manifest['backbone']['name']}` ({manifest['backbone']['source']}), head "
              f"`{manifest.get('head', 'default')}`",
+             *lineage_line(manifest["backbone"], manifest["task"]),
              f"- strategy: `{manifest['config']['strategy']}`, precision `{manifest['config']['precision']}`",
              "- data: " + ", ".join(_data_entry(split, info) for split, info in manifest["data"].items()),
              "", "## Metrics", "", "| split | metric | value |", "| --- | --- | --- |"]
@@ -127,14 +130,15 @@ def _data_entry(split: str, info: dict[str, str]) -> str:
 
 
 def write_final(output: Path, model: Any, tokenizer: Any, manifest: dict[str, Any],
-                metrics: dict[str, Any], extra_files: dict[str, Path]) -> None:
+                metrics: dict[str, Any], extra_files: dict[str, Path], card: str | None = None) -> None:
+    """Write the folder through a staging folder, the manifest last; ``card`` replaces the task model card."""
     staging = output / STAGING
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
     model.save_pretrained(staging, safe_serialization=True)
     tokenizer.save_pretrained(staging)
     (staging / "metrics.json").write_text(json.dumps(metrics, indent=2))
-    (staging / "README.md").write_text(model_card(manifest, metrics))
+    (staging / "README.md").write_text(card if card is not None else model_card(manifest, metrics))
     for name, source in extra_files.items():
         if source.exists() and (source.is_file() or any(source.iterdir())):
             shutil.move(str(source), staging / name)

@@ -33,14 +33,19 @@ def task_class(name: str) -> tuple[type[BaseTask], Any]:
     return spec.load(), spec
 
 
+RECIPE_COMMANDS = ("distill", "adapt")
+"""Commands whose runs save their settings under their own name in ``run_config.json`` (and resume only there)."""
+
+
 def resolve_config(task: str | None, config_file: str | None = None, *, command: str = "train",
-                   **options: Any) -> TrainConfig:
+                   task_cls: type[BaseTask] | None = None, **options: Any) -> TrainConfig:
     """The full configuration a run would use (``--print-config`` shows it).
 
     With ``resume=True`` the run's saved configuration (``run_config.json`` in ``output``, taken from
     the options or else the config file) is merged under the options given now, so the Python API and
     ``tlzoo train --resume`` resume alike. ``command`` is the one resuming: a run of ``tlzoo distill``
-    (its saved configuration has a ``distill`` entry) resumes only with that command.
+    (its saved configuration has a ``distill`` entry) resumes only with that command. ``task_cls`` is a
+    task class that no plugin registers (``tlzoo adapt``'s objective); else ``task`` is looked up.
     """
     from tlzoo.engine.output import RUN_CONFIG
 
@@ -56,11 +61,12 @@ def resolve_config(task: str | None, config_file: str | None = None, *, command:
         if not saved_path.is_file():
             raise TlzooError(f"cannot resume: {folder} has no {RUN_CONFIG}; pass the folder of an interrupted run")
         saved, saved_file = json.loads(saved_path.read_text()), str(saved_path)
-        owner = "distill" if "distill" in saved else "train"
+        owner = next((name for name in RECIPE_COMMANDS if name in saved), "train")
         if owner != command:
             raise TlzooError(f"cannot resume: {folder} is a run of 'tlzoo {owner}'; continue it with: "
                              f"tlzoo {owner} --resume {folder}")
-        saved.pop("distill", None)
+        for name in RECIPE_COMMANDS:
+            saved.pop(name, None)
         if task and saved.get("task") != task:
             raise TlzooError(f"cannot resume: {folder} is a run of task {saved.get('task')!r}, not {task!r}")
         options = {**options, "output": folder}
@@ -70,7 +76,7 @@ def resolve_config(task: str | None, config_file: str | None = None, *, command:
         raise TlzooError("missing TASK; see 'tlzoo list tasks'")
     if file_task is not None and file_task != task:
         raise TlzooError(f"config file {config_file} is for task {file_task!r}, not {task!r}")
-    cls, _ = task_class(task)
+    cls = task_cls or task_class(task)[0]
     option_names = {f.name for f in dataclasses.fields(cls.options_class)}
     return resolve({**cls.default_hparams}, file_values, {**options, "task": task}, option_names,
                    config_file=config_file, saved=saved, saved_file=saved_file)
@@ -116,15 +122,19 @@ def build_manifest(config: TrainConfig, spec: Any, task: BaseTask, backbone: Any
                    data: Mapping[str, Mapping[str, str]]) -> dict[str, Any]:
     from importlib import metadata
 
+    from tlzoo.adaptation.lineage import adaptation_of
+
     try:
         plugin_version = metadata.version(spec.plugin) if spec.plugin else ""
     except metadata.PackageNotFoundError:
         plugin_version = ""
+    source = getattr(backbone, "source", "config")
+    adapted = adaptation_of(source)  # a folder 'tlzoo adapt' wrote: the lineage base -> adapted -> fine-tuned
     return {"format": 1, "task": config.task, "model_class": task.model_class, "head": config.head,
             "plugin": {"distribution": spec.plugin, "version": plugin_version},
             "task_options": dataclasses.asdict(task.options), "state": dict(state),
-            "backbone": {"name": backbone.name, "kind": backbone.kind,
-                         "source": getattr(backbone, "source", "config")},
+            "backbone": {"name": backbone.name, "kind": backbone.kind, "source": source,
+                         **({"adaptation": adapted} if adapted else {})},
             "versions": _versions(), "data": dict(data), "config": _shareable(config)}
 
 
@@ -156,6 +166,26 @@ class Recipe:
     command = "train"
     """The command that resumes such a run (``tlzoo COMMAND --resume DIR``)."""
 
+    def check(self, config: TrainConfig) -> None:
+        """Refuse a configuration that cannot run, before anything is read or written."""
+        if not config.train:
+            raise TlzooError("no training data: pass --train FILE")
+
+    def task(self, config: TrainConfig) -> tuple[BaseTask, Any]:
+        """The task object and its registry spec (for the manifest's plugin entry)."""
+        cls, spec = task_class(config.task)
+        return cls(config.task_options), spec
+
+    def read(self, task: BaseTask, config: TrainConfig) -> dict[str, Any]:
+        """The examples of each split (``train``, and ``validation`` and ``test`` when given), read and validated."""
+        from tlzoo.engine import data as data_mod
+
+        splits = {"train": config.train, "validation": config.validation, "test": config.test}
+        return {name: data_mod.read_split(task, path, name,
+                                          config.max_train_samples if name == "train" else config.max_eval_samples,
+                                          streaming=config.streaming and name == "train", format=config.format)
+                for name, path in splits.items() if path}
+
     def state(self, task: BaseTask, train: Any) -> dict[str, Any]:
         """The task's state (e.g. its label set), learnt from the training data."""
         return task.setup(train)
@@ -174,6 +204,9 @@ class Recipe:
         """The task the loop trains with (its ``loss`` and ``collator``) and the training rows."""
         return task, features
 
+    def started(self, loop: Any, resumed: bool) -> None:
+        """Called once the loop is built (and restored, when ``resumed``), before it trains."""
+
     def saved(self) -> dict[str, Any]:
         """What ``run_config.json`` keeps besides the engine options, to resume."""
         return {}
@@ -184,6 +217,10 @@ class Recipe:
     def observe(self, record: dict[str, Any]) -> None:
         """Called with each record the loop logs (``event`` ``train`` or ``eval``), once the evaluation's
         checkpoint is saved; ``tlzoo tune`` reports evaluations to Optuna here and may stop the run."""
+
+    def card(self, manifest: dict[str, Any], metrics: dict[str, Any]) -> str | None:
+        """The folder's README.md (``None``: the task model card of :func:`tlzoo.engine.output.model_card`)."""
+        return None
 
 
 @dataclass
@@ -262,29 +299,23 @@ def _train(cfg: TrainConfig, attempt: _Attempt, recipe: Recipe) -> TrainResult:
     from tlzoo.heads import head_spec
     from tlzoo.metrics.compute import resolve_metrics
 
-    task = cfg.task
-    if not cfg.train:
-        raise TlzooError("no training data: pass --train FILE")
+    recipe.check(cfg)
     if not cfg.output:
         raise TlzooError("no output folder: pass --output DIR")
     output = Path(cfg.output)
     check_output_folder(output, cfg.overwrite, cfg.resume)
-    cls, spec = task_class(task)
-    task_obj = cls(cfg.task_options)
-    head = head_spec(cfg.head, task, task_obj.model_class)
+    task_obj, spec = recipe.task(cfg)
+    head = head_spec(cfg.head, cfg.task, task_obj.model_class)
     resolve_metrics(task_obj, cfg.metric)  # a --metric that does not fit fails before anything is read
     quiet_libraries(cfg.quiet)
     accelerator = attempt.accelerator = make_accelerator(cfg)
 
     # Read and validate all data before anything is written.
     splits = {"train": cfg.train, "validation": cfg.validation, "test": cfg.test}
-    raw = {name: data_mod.read_split(task_obj, path, name,
-                                     cfg.max_train_samples if name == "train" else cfg.max_eval_samples,
-                                     streaming=cfg.streaming and name == "train", format=cfg.format)
-           for name, path in splits.items() if path}
+    raw = recipe.read(task_obj, cfg)
     state = recipe.state(task_obj, raw["train"])
     for name in ("validation", "test"):
-        if name in raw:
+        if name in raw and splits[name]:
             task_obj.check(raw[name], state, DataSource(splits[name], cfg.format))
     backbone = recipe.backbone(cfg, task_obj)
     tokenizer = backbone.load_tokenizer()
@@ -329,10 +360,12 @@ def _train(cfg: TrainConfig, attempt: _Attempt, recipe: Recipe) -> TrainResult:
     loop.observers += [lambda record: tracking.log(accelerator, record), recipe.observe]
     if setfit_log:
         loop.log.write(event="setfit", **setfit_log)
-    if cfg.resume and loop.resume():
+    resumed = bool(cfg.resume and loop.resume())
+    if resumed:
         loop.log.write(event="resume", step=loop.loop_state.step, processes=accelerator.num_processes)
         if accelerator.is_main_process and not cfg.quiet:
             print(f"resumed from step {loop.loop_state.step}", flush=True)
+    recipe.started(loop, resumed)
     loop_state = loop.fit()
 
     final_model = finalize_model(loop.unwrapped)
@@ -370,7 +403,7 @@ def _train(cfg: TrainConfig, attempt: _Attempt, recipe: Recipe) -> TrainResult:
             extra[Path(relative).parts[0]] = artifacts / "model" / Path(relative).parts[0]
         if plot_curves(loop.log.records, task_obj.primary_metric, artifacts / "curves.png"):
             extra["curves.png"] = artifacts / "curves.png"
-        write_final(output, final_model, tokenizer, manifest, metrics, extra)
+        write_final(output, final_model, tokenizer, manifest, metrics, extra, recipe.card(manifest, metrics))
         shutil.rmtree(artifacts, ignore_errors=True)
         prune(output, cfg.keep_checkpoints, None)  # the final model is written: checkpoints only on request
         NewRun(output).keep()  # drops an old run that --overwrite set aside (also one a killed run left)

@@ -59,7 +59,8 @@ def compute_metrics(task: Any, specs: Sequence[Spec], predictions: Sequence[Any]
                 result[f"{spec.name}_{key}"] = value
             else:
                 result[key] = value
-    if task.primary_metric not in result:
+    scored_later = ("loss", "perplexity") if task.evaluation_loss else ()  # added by the evaluation itself
+    if task.primary_metric not in result and task.primary_metric not in scored_later:
         raise TlzooError(f"task {task.name!r}: its primary metric {task.primary_metric!r} is not among the keys of "
                          f"its metrics {', '.join(s.name for s in specs)} ({', '.join(result)})")
     result.update(task.evaluation_notes(state))
