@@ -8,8 +8,17 @@ import click
 
 from tlzoo import __version__
 from tlzoo.api import TlzooError
-from tlzoo.cli import (adapt_cmd, catalog_cmds, distill_cmd, export_cmds, plugin_cmds, run_cmds, runs_cmd, serve_cmd,
-                       tune_cmd)
+from tlzoo.cli import (
+    adapt_cmd,
+    catalog_cmds,
+    distill_cmd,
+    export_cmds,
+    plugin_cmds,
+    run_cmds,
+    runs_cmd,
+    serve_cmd,
+    tune_cmd,
+)
 
 
 class _Group(click.Group):
