@@ -1,7 +1,7 @@
 """Text generation: SmolLM2-135M-Instruct as shipped (zero-shot) against the same model fine-tuned for 12 minutes.
 
-    .venv/bin/python benchmarks/generation.py            # ~36 min on 2 cores (one 12-minute run + two evaluations)
-    .venv/bin/python benchmarks/generation.py --lora     # adds the LoRA arm (~24 min more)
+    .venv/bin/python benchmarks/generation.py            # ~30 min on 2 cores (one 12-minute run + two evaluations)
+    .venv/bin/python benchmarks/generation.py --lora     # adds the LoRA arm (~16 min more)
     .venv/bin/python benchmarks/generation.py --quick    # smoke test of the script (~3 minutes)
 
 The set: SciTLDR-A (../shared/datasets/scitldr) framed as an instruction in chat form, the user asking for a
@@ -21,9 +21,10 @@ Arms, each in its own process:
 - LoRA (only with ``--lora``): the same budget with ``--strategy lora`` (r 8) at learning rate ``LORA_LR``, to see
   whether it should be the task's default.
 
-Evaluating 200 abstracts costs about as much as the training budget (each prompt is a whole abstract, run once for
-the loss and once to generate), so each arm adds ~11 minutes of evaluation on 2 busy cores. The training arms log
-every step (loss, samples/s) to ``benchmarks/work/generation/ARM/log.jsonl`` while they run.
+Evaluating 200 abstracts (each prompt a whole abstract, run once for the loss and once to generate) took 14.5
+minutes for the model as shipped, which writes to the 64-token limit, and ~3.5 minutes after fine-tuning (20-word
+outputs), on 2 busy cores. The training arms log every step (loss, samples/s) to
+``benchmarks/work/generation/ARM/log.jsonl`` while they run.
 
 Writes benchmarks/results/generation.json and the ``generation`` section of docs/benchmarks.md (after each arm,
 so a late failure keeps the earlier ones); ``--quick`` writes both under benchmarks/work/ instead.
@@ -164,7 +165,7 @@ def render(r: dict[str, Any]) -> str:
         "prompt (the evaluation loss, per token). Zero-shot is the model as shipped, through the same evaluation code "
         "(`evaluate_model`)." + (" **Quick run: not a result.**" if r["quick"] else ""), "",
         *rows, "",
-        *([f"Not run here: {', '.join(r['skipped'])} (add `--lora`; ~24 more minutes), so whether LoRA should be the "
+        *([f"Not run here: {', '.join(r['skipped'])} (add `--lora`; ~16 more minutes), so whether LoRA should be the "
            "task's default stays unmeasured.", ""] if r.get("skipped") else []),
         "Reproduce: `.venv/bin/python benchmarks/generation.py` (raw results with each arm's `tlzoo train` command: "
         "`benchmarks/results/generation.json`).",
@@ -173,4 +174,4 @@ def render(r: dict[str, Any]) -> str:
 
 if __name__ == "__main__":
     entry(__doc__, JOBS, lambda args: main(args.quick, args.lora),
-          lambda parser: parser.add_argument("--lora", action="store_true", help="also run the LoRA arm (~24 min)"))
+          lambda parser: parser.add_argument("--lora", action="store_true", help="also run the LoRA arm (~16 min)"))
