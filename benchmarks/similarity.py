@@ -43,14 +43,14 @@ STANDARD = {"strategy": "full", "epochs": 10, "batch_size": 8, "learning_rate": 
             "max_length": 64, "seed": 42}
 """Standard fine-tuning of the whole model with the classification task's default head and learning rate;
 10 epochs at batch 8 so that even 16 examples get 20 optimizer steps."""
-STS_MINUTES = 5
+STS_MINUTES = 3
 """tlzoo's training-time budget on STS (``--max-minutes``): a loaded machine may not finish the epoch in it; then
 sentence-transformers trains the same number of steps (the same pairs, in its own order)."""
 SHOTS, DRAWS = (8, 16, 64), 5
 FEWSHOT_BUDGET, QUICK_BUDGET = 10 * 60, 600
 """Seconds for the few-shot part: its runs stop starting past it (each method gets half), and the table says how
 many draws each size got."""
-SPEED, QUICK_SPEED = {"steps": 10, "rounds": 3}, {"steps": 2, "rounds": 1}
+SPEED, QUICK_SPEED = {"steps": 8, "rounds": 3}, {"steps": 2, "rounds": 1}
 """The side-by-side training-speed measurement: rounds of this many steps of each trainer, taking turns."""
 
 
