@@ -104,7 +104,7 @@ def job_trainer(args: dict) -> dict:
         best = np.argmax(logits[row][:len(gold)], axis=-1)
         tags = [labels[p] for p, g in zip(best, gold) if g != -100]
         predictions.append(tags + ["O"] * (len(words) - len(tags)))  # words the tokenizer dropped
-    scores = SeqevalReport().compute(predictions, test.tags, "IOB2")
+    scores = SeqevalReport("IOB2").compute(predictions, test.tags)
     seconds = output.metrics["train_runtime"]
     samples = output.global_step * RECIPE["batch_size"] if args.get("max_steps") else len(train.tokens)
     return {**_summary(scores), "train_seconds": seconds, "samples_per_second": samples / seconds,
