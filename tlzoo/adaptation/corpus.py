@@ -1,6 +1,7 @@
 """Reading an adaptation corpus into documents, and setting a held-out slice of them aside.
 
-Files are read by suffix (a ``.gz`` suffix is opened with gzip, then read by the suffix before it):
+Files are read by suffix (``.gz``, ``.bz2`` and ``.xz`` files are decompressed, then read by the suffix before
+it):
 
 - ``.jsonl``: one JSON object per line, the text under ``--text-column`` (default ``text``);
 - ``.csv`` / ``.tsv``: a header row naming the columns, the text under ``--text-column``;
@@ -13,9 +14,7 @@ Errors are :class:`TlzooError` naming the file (and line or column). Nothing her
 from __future__ import annotations
 
 import csv
-import gzip
 import io
-import json
 import random
 import re
 from collections.abc import Sequence
@@ -23,6 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tlzoo.api import TlzooError
+from tlzoo.data.formats import iter_jsonl
+from tlzoo.data.source import DataSource
 
 DEFAULT_TEXT_COLUMN = "text"
 _BLANK_LINE = re.compile(r"\n[ \t\r]*\n")
@@ -38,59 +39,33 @@ class Corpus:
     held_out: list[str]
 
 
-def _open_text(path: Path) -> tuple[str, str]:
-    """The file's text and the suffix that says its format (the one before ``.gz`` for gzip files)."""
-    suffixes = [s.lower() for s in path.suffixes]
-    try:
-        if suffixes and suffixes[-1] == ".gz":
-            with gzip.open(path, "rb") as handle:
-                raw = handle.read()
-            suffix = suffixes[-2] if len(suffixes) > 1 else ""
-        else:
-            raw = path.read_bytes()
-            suffix = suffixes[-1] if suffixes else ""
-    except (OSError, EOFError) as exc:
-        raise TlzooError(f"corpus file {path}: cannot be read ({exc})") from None
-    try:
-        return raw.decode("utf-8-sig"), suffix
-    except UnicodeDecodeError as exc:
-        raise TlzooError(f"corpus file {path}: not UTF-8 text (byte {exc.start})") from None
-
-
 def read_documents(path: str, text_column: str | None = None) -> list[str]:
     """The non-empty documents of one corpus file (see the module docstring for the formats)."""
-    file = Path(path)
-    if not file.is_file():
+    source = DataSource(path)
+    if not Path(path).is_file():
         raise TlzooError(f"corpus file {path} does not exist")
-    text, suffix = _open_text(file)
     column = text_column or DEFAULT_TEXT_COLUMN
-    if suffix == ".jsonl":
-        documents = _jsonl(path, text, column)
-    elif suffix in (".csv", ".tsv"):
-        documents = _table(path, text, column, "\t" if suffix == ".tsv" else ",")
+    if source.extension == ".jsonl":
+        documents = _jsonl(source, column)
     else:
-        blocks = _BLANK_LINE.split(text) if _BLANK_LINE.search(text.strip()) else text.splitlines()
-        documents = [" ".join(block.split()) for block in blocks]
+        text = source.text()
+        if source.extension in (".csv", ".tsv"):
+            documents = _table(path, text, column, "\t" if source.extension == ".tsv" else ",")
+        else:
+            blocks = _BLANK_LINE.split(text) if _BLANK_LINE.search(text.strip()) else text.splitlines()
+            documents = [" ".join(block.split()) for block in blocks]
     return [d.strip() for d in documents if d.strip()]
 
 
-def _jsonl(path: str, text: str, column: str) -> list[str]:
+def _jsonl(source: DataSource, column: str) -> list[str]:
     documents = []
-    for number, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise TlzooError(f"corpus file {path}, line {number}: not valid JSON ({exc.msg})") from None
-        if not isinstance(row, dict):
-            raise TlzooError(f"corpus file {path}, line {number}: expected a JSON object with a {column!r} field")
+    for number, row in iter_jsonl(source, f"one JSON object per line with a {column!r} field"):
         if column not in row:
-            raise TlzooError(f"corpus file {path}, line {number}: no field {column!r} (fields: "
+            raise TlzooError(f"corpus file {source}, line {number}: no field {column!r} (fields: "
                              f"{', '.join(map(str, row)) or 'none'}); name the text field with --text-column")
         value = row[column]
         if value is not None and not isinstance(value, str):
-            raise TlzooError(f"corpus file {path}, line {number}: field {column!r} is not text")
+            raise TlzooError(f"corpus file {source}, line {number}: field {column!r} is not text")
         documents.append(value or "")
     return documents
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -44,8 +45,13 @@ def check_output_folder(output: Path, overwrite: bool, resume: bool) -> None:
 
 
 def clear_run(output: Path) -> None:
-    for name in _RUN_OUTPUTS:
-        path = output / name
+    remove_entries(output, _RUN_OUTPUTS)
+
+
+def remove_entries(folder: Path, names: Sequence[str]) -> None:
+    """Delete the files and folders ``names`` in ``folder`` that exist."""
+    for name in names:
+        path = folder / name
         if path.is_dir():
             shutil.rmtree(path)
         elif path.exists():

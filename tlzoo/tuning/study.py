@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from tlzoo.api import TlzooError
+from tlzoo.engine.output import remove_entries
 from tlzoo.engine.run import Recipe, RunInterrupted, resolve_config, run, task_class
 from tlzoo.tuning.space import build_space, read_space
 
@@ -271,12 +272,7 @@ def _check_new_study(folder: Path, overwrite: bool) -> None:
     if (holds_study or any(folder.iterdir())) and not overwrite:
         what = "already holds a tune study" if holds_study else "is not empty"
         raise TlzooError(f"output folder {folder} {what}; pass --resume to continue it or --overwrite to replace it")
-    for name in _STUDY_FILES:
-        path = folder / name
-        if path.is_dir():
-            shutil.rmtree(path)
-        elif path.exists():
-            path.unlink()
+    remove_entries(folder, _STUDY_FILES)
 
 
 def _count_trials(storage: str) -> int:
