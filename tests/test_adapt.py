@@ -146,11 +146,18 @@ def test_cli_adapts_an_encoder_and_a_task_fine_tunes_it_with_the_lineage(tmp_pat
 
 def test_cli_adapts_a_decoder_with_the_causal_objective(tmp_path: Path) -> None:
     adapted = tmp_path / "adapted"
-    result = _tlzoo(*_adapt_args("tiny-gpt", _corpus(tmp_path), adapted))
+    result = _tlzoo(*_adapt_args("tiny-gpt", _corpus(tmp_path), adapted, "--track", "tensorboard"))
     assert result.returncode == 0, result.stderr
     manifest = json.loads((adapted / "tlzoo.json").read_text())
     assert manifest["adaptation"]["objective"] == "clm" and manifest["model_class"] == "AutoModelForCausalLM"
     assert manifest["adaptation"]["perplexity"]["after"] < manifest["adaptation"]["perplexity"]["before"] / 2
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(str(adapted / "tracking" / "tlzoo"))
+    events.Reload()
+    tracked = [event.value for event in events.Scalars("eval_perplexity")]
+    after = manifest["adaptation"]["perplexity"]["after"]
+    assert any(value == pytest.approx(after, rel=1e-4) for value in tracked), "--track reports adapt's evaluations"
     from tlzoo.backbones.resolve import resolve_backbone
 
     assert resolve_backbone(str(adapted)).kind == "decoder", "the folder is a decoder backbone again"
