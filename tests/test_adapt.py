@@ -155,9 +155,10 @@ def test_cli_adapts_a_decoder_with_the_causal_objective(tmp_path: Path) -> None:
 
     events = EventAccumulator(str(adapted / "tracking" / "tlzoo"))
     events.Reload()
-    tracked = [event.value for event in events.Scalars("eval_perplexity")]
-    after = manifest["adaptation"]["perplexity"]["after"]
-    assert any(value == pytest.approx(after, rel=1e-4) for value in tracked), "--track reports adapt's evaluations"
+    tracked = {event.step: event.value for event in events.Scalars("eval_perplexity")}
+    perplexity = manifest["adaptation"]["perplexity"]
+    assert tracked[0] == pytest.approx(perplexity["before"], rel=1e-4), "the score before training is tracked"
+    assert any(value == pytest.approx(perplexity["after"], rel=1e-4) for value in tracked.values())
     from tlzoo.backbones.resolve import resolve_backbone
 
     assert resolve_backbone(str(adapted)).kind == "decoder", "the folder is a decoder backbone again"

@@ -84,7 +84,8 @@ class AdaptRecipe(Recipe):
             return
         metrics, _ = loop.evaluate()
         self.before = metrics["perplexity"]
-        loop.log.write(event="eval", step=0, epoch=0.0, eval_loss=metrics["loss"], eval_perplexity=self.before)
+        loop.notify(loop.log.write(event="eval", step=0, epoch=0.0, eval_loss=metrics["loss"],
+                                   eval_perplexity=self.before))
         if not loop.config.quiet and loop.accelerator.is_main_process:
             print(f"before training: held-out perplexity {self.before:.4f}", flush=True)
 

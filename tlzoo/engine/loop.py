@@ -221,9 +221,10 @@ class FitLoop:
         if patience and st.evals_without_improvement >= patience:
             st.stopped_early = True
         if record:
-            self._notify(record)
+            self.notify(record)
 
-    def _notify(self, record: dict[str, Any]) -> None:
+    def notify(self, record: dict[str, Any]) -> None:
+        """Pass a logged ``record`` to the observers (trackers, tune's pruner)."""
         for observer in self.observers:
             observer(record)
 
@@ -256,7 +257,7 @@ class FitLoop:
                 lr = self.scheduler.get_last_lr()[-1]
                 progress.update(1, loss=f"{loss_value:.4f}", lr=f"{lr:.2e}", samples_s=f"{rate:.1f}")
                 if st.step % max(config.logging_steps, 1) == 0 or st.step == self.total_steps:
-                    self._notify(self.log.write(event="train", step=st.step, epoch=self.epochs_done(), loss=loss_value,
+                    self.notify(self.log.write(event="train", step=st.step, epoch=self.epochs_done(), loss=loss_value,
                                                 learning_rate=lr, samples_per_second=round(rate, 2)))
                 out_of_time = budget and st.train_seconds >= budget
                 if out_of_time:
