@@ -149,12 +149,15 @@ class NerTask(BaseTask):
                     state: Mapping[str, Any]) -> list[dict[str, Any]]:
         """Per sentence: the model's tag and probability for each word (not yet repaired)."""
         labels = state["labels"]
-        position = {example_id: i for i, example_id in enumerate(examples["example_id"])}
-        tokens = examples["tokens"]
+        # the columns as lists, read once: a dataset's column indexed row by row reads Arrow on every row,
+        # which cost a 3-layer student a fifth of its prediction time
+        columns = {k: list(examples[k]) for k in ("example_id", "tokens", "text", "starts", "ends")
+                   if k in examples.column_names}
+        position = {example_id: i for i, example_id in enumerate(columns["example_id"])}
+        tokens = columns["tokens"]
         stitched = stitch([np.asarray(o) for o in outputs], features["word_ids"],
                           [position[e] for e in features["example_id"]], [len(t) for t in tokens])
-        offsets = ({k: examples[k] for k in ("text", "starts", "ends")}
-                   if "text" in examples.column_names else None)
+        offsets = {k: columns[k] for k in ("text", "starts", "ends")} if "text" in columns else None
         predictions = []
         for i, (label_ids, scores) in enumerate(stitched):
             prediction = {"tokens": tokens[i], "tags": [labels[j] if j >= 0 else OUTSIDE for j in label_ids],
