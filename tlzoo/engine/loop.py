@@ -316,6 +316,17 @@ class FitLoop:
         raise TlzooError(f"training loss became NaN/inf at step {self.loop_state.step + 1}; stopped, {kept}. "
                          f"Try a lower --learning-rate or --precision fp32")
 
+    def release_training_state(self) -> None:
+        """Free what only training needs, once :meth:`fit` is done: the gradients and the optimizer's moments
+        (two fp32 copies of the trained weights), then return the freed heap to the system."""
+        from tlzoo.engine.memory import release_heap
+
+        self.optimizer.zero_grad(set_to_none=True)
+        inner = getattr(self.optimizer, "optimizer", self.optimizer)  # Accelerate wraps the torch optimizer
+        if isinstance(inner, torch.optim.Optimizer):
+            inner.state.clear()
+        release_heap()
+
     def _load_best(self) -> None:
         best = self.loop_state.best_checkpoint
         if not best or best.endswith(f"step-{self.loop_state.step:07d}"):

@@ -367,6 +367,7 @@ def _train(cfg: TrainConfig, attempt: _Attempt, recipe: Recipe) -> TrainResult:
             print(f"resumed from step {loop.loop_state.step}", flush=True)
     recipe.started(loop, resumed)
     loop_state = loop.fit()
+    loop.release_training_state()  # the final evaluation and writing need neither optimizer nor gradients
 
     final_model = finalize_model(loop.unwrapped)
     metrics: dict[str, Any] = {"train": {
