@@ -53,8 +53,8 @@ SCRATCH = "bart-scratch"
 SPEED = {"batch_size": 16, "max_length": 128, "learning_rate": 1e-4, "weight_decay": 0.01, "warmup_ratio": 0.06,
          "max_grad_norm": 1.0, "seed": 42}
 """The recipe of the speed part, the same on both sides (fp32, linear schedule, fused AdamW)."""
-SPEED_ROUTES = {"minilm-l6+minilm-l6": 24, "smollm2-135m": 6}
-"""Training steps per run of each route in the speed part (about a minute of Trainer time per round)."""
+SPEED_ROUTES = {"minilm-l6+minilm-l6": 16, "smollm2-135m": 4}
+"""Training steps per run of each route in the speed part (sized for about 8 minutes of the benchmark lock)."""
 SPEED_ROUNDS = 3
 QUICK_SPEED_ROUTES = {"tiny-bert+tiny-bert": 3, "tiny-gpt": 3}
 """--part speed --quick: tiny random models, to check the script in seconds."""
