@@ -252,12 +252,14 @@ def job_speed(args: dict) -> dict:
 def ablation(name: str, train: str, steps: int, batches: int = 2, repeats: int = 2) -> dict[str, float]:
     """What each kept change buys, in CPU seconds per step on this route's first ``batches`` batches (the median of
     ``repeats`` interleaved passes): forward + backward with the model's own loss (logits at every position) and
-    with tlzoo's (labelled positions only); an AdamW step with PyTorch's per-tensor loop and with the fused kernel."""
+    with tlzoo's (labelled positions only); an AdamW step with PyTorch's per-tensor loop and with the fused kernel.
+    Also the GFLOP of forward + backward per step with each loss (``*_gflops``)."""
     import statistics
     import time
 
     import torch
     from tlzoo_translation.task import TranslationTask
+    from torch.utils.flop_counter import FlopCounterMode
 
     from tlzoo.backbones.resolve import resolve_backbone
 
@@ -285,7 +287,14 @@ def ablation(name: str, train: str, steps: int, batches: int = 2, repeats: int =
             optimizer.step()
             times[f"adamw_{key}"].append(time.process_time() - start)
         model.zero_grad(set_to_none=True)
-    return {key: statistics.median(values) for key, values in times.items()}
+    result = {key: statistics.median(values) for key, values in times.items()}
+    for key, loss in losses.items():  # matmul FLOPs of forward + backward, per step: immune to a busy machine
+        with FlopCounterMode(display=False) as counter:
+            for batch in data:
+                loss(batch).backward()
+        result[f"{key}_gflops"] = counter.get_total_flops() / len(data) / 1e9
+    model.zero_grad(set_to_none=True)
+    return result
 
 
 JOBS = {"scratch": job_scratch, "train": job_train, "speed": job_speed}
@@ -396,7 +405,8 @@ def render_speed(r: dict[str, Any]) -> str:
     curves = ["| backbone | Trainer loss, first -> last step | tlzoo loss, first -> last step | mean abs. difference |",
               "| --- | --- | --- | --- |"]
     parts = ["| backbone | fwd+bwd, model's own loss | fwd+bwd, labelled positions | AdamW, per-tensor loop | "
-             "AdamW, fused | step before -> after |", "| --- | --- | --- | --- | --- | --- |"]
+             "AdamW, fused | step before -> after | GFLOP/step, own loss -> labelled |",
+             "| --- | --- | --- | --- | --- | --- | --- |"]
     for route in r["routes"]:
         trainer, tlzoo, name = route["trainer"], route["tlzoo"], f"`{route['backbone']}`"
         speed.append(f"| {name} | {route['steps']} x {SPEED['batch_size']} | {trainer['samples_per_second']:.2f} | "
@@ -408,10 +418,12 @@ def render_speed(r: dict[str, Any]) -> str:
         curves.append(f"| {name} | {curve_agreement(first['trainer'], first['tlzoo'])} |")
         cpu = route["ablation_cpu_seconds"]
         before, after = cpu["own_loss"] + cpu["adamw_loop"], cpu["labelled_loss"] + cpu["adamw_fused"]
+        own, labelled = cpu["own_loss_gflops"], cpu["labelled_loss_gflops"]
         parts.append(f"| {name} | {cpu['own_loss']:.2f} | {cpu['labelled_loss']:.2f} "
                      f"({cpu['own_loss'] / cpu['labelled_loss']:.2f}x) | {cpu['adamw_loop']:.2f} | "
                      f"{cpu['adamw_fused']:.2f} ({cpu['adamw_loop'] / cpu['adamw_fused']:.1f}x) | "
-                     f"{before:.2f} -> {after:.2f} ({before / after:.2f}x) |")
+                     f"{before:.2f} -> {after:.2f} ({before / after:.2f}x) | {own:.1f} -> {labelled:.1f} "
+                     f"({own / labelled:.2f}x) |")
     m, recipe = r["machine"], r["recipe"]
     quick = " **Quick mode: tiny random models; not a result.**" if r["quick"] else ""
     rounds = r["routes"][0]["rounds"] if r["routes"] else 0
