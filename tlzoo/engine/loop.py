@@ -25,7 +25,7 @@ from tlzoo.engine.data import LengthGroupedBatches, feature_lengths, model_colum
 from tlzoo.engine.evaluation import EvalSet, evaluate_model
 from tlzoo.engine.inference import run_forward
 from tlzoo.engine.progress import JsonlLog, Progress
-from tlzoo.engine.strategies import parameter_groups, unfreeze_for_epoch
+from tlzoo.engine.strategies import adamw, parameter_groups, unfreeze_for_epoch
 from tlzoo.task import ForwardContext
 
 STREAM_SHUFFLE_BUFFER = 10_000
@@ -76,7 +76,7 @@ class FitLoop:
         self.total_steps = config.max_steps or math.ceil(config.epochs * self.steps_per_epoch)
         self.model = model
         self.loop_state = LoopState()
-        optimizer = torch.optim.AdamW(parameter_groups(model, config.learning_rate, config.weight_decay, config.llrd))
+        optimizer = adamw(parameter_groups(model, config.learning_rate, config.weight_decay, config.llrd))
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, self._lr_factor)
         deepspeed = getattr(accelerator.state, "deepspeed_plugin", None)
         if deepspeed is not None:  # batches are cut here, not by a prepared DataLoader DeepSpeed could read

@@ -113,6 +113,20 @@ def parameter_groups(model: Any, learning_rate: float, weight_decay: float, llrd
     return [groups[key] for key in sorted(groups)]
 
 
+FUSED_ADAMW_DEVICES = ("cpu", "cuda")
+"""Devices whose parameters :func:`adamw` updates with PyTorch's fused kernel."""
+
+
+def adamw(groups: list[dict[str, Any]]) -> torch.optim.AdamW:
+    """AdamW over ``groups``, on PyTorch's fused kernel when every parameter is on a device it serves, as the
+    HF Trainer's default ``adamw_torch_fused``. On CPU the per-tensor loop it replaces costs about 5x the CPU
+    time of a step (0.5 s against 0.1 s for BERT2BERT's 49M parameters), a quarter of a small model's
+    training step. (The kernel also needs floating-point parameters, which any parameter that gets a
+    gradient is; a frozen quantised weight gets none.)"""
+    fused = all(p.device.type in FUSED_ADAMW_DEVICES for group in groups for p in group["params"])
+    return torch.optim.AdamW(groups, fused=fused or None)
+
+
 def finalize_model(model: Any) -> Any:
     """The model to save: LoRA adapters merged into the weights, so it loads without PEFT."""
     if hasattr(model, "merge_and_unload"):

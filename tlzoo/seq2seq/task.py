@@ -251,24 +251,11 @@ class Seq2SeqTask(BaseTask):
         return DecoderOnlyCollator(pad_token_id(tokenizer))
 
     def loss(self, model: Any, batch: Mapping[str, Any]) -> Any:
-        """The model's own loss; for a decoder LM the same value computed from fewer logits.
+        """The model's own loss, computed from the logits of the labelled positions only (see
+        :mod:`tlzoo.seq2seq.loss`): not over a decoder LM's prompt, nor the padding after short targets."""
+        from tlzoo.seq2seq.loss import labelled_loss
 
-        Its LM head runs only from the position that predicts the batch's first target token, not over
-        the prompts (an abstract of 400 tokens would otherwise cost 400 x vocabulary logits per row for a
-        30-token summary: most of the memory and a good part of the time).
-        """
-        if getattr(model, "module", model).config.is_encoder_decoder:  # `module`: under DDP
-            return model(**batch).loss
-        import torch
-
-        labels = batch["labels"]
-        width = labels.shape[1]
-        first = int(labels.ne(-100).any(dim=0).nonzero()[0])
-        keep = min(width - first + 1, width)
-        inputs = {key: value for key, value in batch.items() if key != "labels"}
-        logits = model(**inputs, logits_to_keep=keep).logits[:, :-1].float()
-        targets = labels[:, width - keep + 1:]
-        return torch.nn.functional.cross_entropy(logits.flatten(0, 1), targets.flatten(), ignore_index=-100)
+        return labelled_loss(model, batch)
 
     def forward(self, model: Any, batch: Mapping[str, Any], context: ForwardContext) -> list[str]:
         """Generation with the options of ``context``, decoded to text and cut where the output ends; a row stops
