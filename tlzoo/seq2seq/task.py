@@ -22,10 +22,13 @@ import dataclasses
 import json
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, ClassVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from tlzoo.api import TlzooError
 from tlzoo.task import BaseTask, Built, ForwardContext, TaskOptions, truncation_flags
+
+if TYPE_CHECKING:
+    from tlzoo.seq2seq.stopping import StopCheck
 
 KINDS = ("encoder-decoder", "decoder")
 T5_FAMILY = frozenset({"t5", "mt5", "umt5", "longt5"})
@@ -259,36 +262,39 @@ class Seq2SeqTask(BaseTask):
 
     def forward(self, model: Any, batch: Mapping[str, Any], context: ForwardContext) -> list[str]:
         """Generation with the options of ``context``, decoded to text and cut where the output ends; a row stops
-        generating at its first stop string (see :meth:`stopping_criteria`)."""
+        generating at its first stop string (see :meth:`stop_check`).
+
+        Greedy search runs :func:`tlzoo.seq2seq.greedy.generate` (the same tokens, a row leaving the batch when it
+        ends); beams, sampling and settings that change the scores run ``model.generate``.
+        """
+        from tlzoo.seq2seq import greedy
+
         inputs = {"input_ids": batch["input_ids"], "attention_mask": batch["attention_mask"]}
-        prompt = 0 if model.config.is_encoder_decoder else inputs["input_ids"].shape[1]
-        generated = model.generate(**inputs, **self.generation_kwargs(model, context),
-                                   **self.stopping_criteria(model, context, prompt))
-        texts = context.tokenizer.batch_decode(generated[:, prompt:], skip_special_tokens=True)
+        kwargs = self.generation_kwargs(model, context)
+        stopped = self.stop_check(model, context)
+        if greedy.applies(model, kwargs):
+            generated: Any = greedy.generate(model, inputs["input_ids"], inputs["attention_mask"], kwargs, stopped)
+        else:
+            prompt = 0 if model.config.is_encoder_decoder else inputs["input_ids"].shape[1]
+            criteria = {} if stopped is None else {"stopping_criteria": stopped.criteria(prompt)}
+            generated = model.generate(**inputs, **kwargs, **criteria)[:, prompt:]
+        texts = context.tokenizer.batch_decode(generated, skip_special_tokens=True)
         return [self.cut_output(text, model, context.options)[0] for text in texts]
 
-    def stopping_criteria(self, model: Any, context: ForwardContext, prompt: int) -> dict[str, Any]:
-        """``model.generate``'s ``stopping_criteria`` that ends each row once :meth:`cut_output` finds a stop string
-        in its text (the tokens after the first ``prompt``); nothing when there are no stop strings.
+    def stop_check(self, model: Any, context: ForwardContext) -> StopCheck | None:
+        """Whether a row's generated tokens hold a stop string (:meth:`cut_output` finds one in their text), asked
+        after each token; None when there are no stop strings.
 
         transformers' own ``stop_strings`` would also end an output at a stop string inside the leading whitespace
-        that :meth:`cut_output` skips (an answer opening with a line break), so its outputs would differ from the
-        ones cut here and from :meth:`stream`'s.
+        that :meth:`cut_output` skips (an answer opening with a line break), so its outputs would differ from the ones
+        cut here and from :meth:`stream`'s.
         """
-        if not self.stop_strings(model, context.options):
-            return {}
-        import torch
-        from transformers import StoppingCriteria, StoppingCriteriaList
+        from tlzoo.seq2seq.stopping import StopCheck
 
-        task = self
-
-        class _StopAtCut(StoppingCriteria):
-            def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
-                texts = context.tokenizer.batch_decode(input_ids[:, prompt:], skip_special_tokens=True)
-                return torch.tensor([task.cut_output(text, model, context.options)[1] for text in texts],
-                                    dtype=torch.bool, device=input_ids.device)
-
-        return {"stopping_criteria": StoppingCriteriaList([_StopAtCut()])}
+        stops = self.stop_strings(model, context.options)
+        if not stops:
+            return None
+        return StopCheck(context.tokenizer, stops, lambda text: self.cut_output(text, model, context.options)[1])
 
     def generation_kwargs(self, model: Any, context: ForwardContext) -> dict[str, Any]:
         """``model.generate`` keyword arguments: the options' settings, and the end and pad tokens of a decoder."""

@@ -138,3 +138,23 @@ def test_a_folder_saved_with_generation_settings_in_the_engine_config_still_load
     model = tlzoo.load(result.output_dir)
     assert (model.task.options.max_new_tokens, model.task.options.num_beams) == (1, 2)
     assert len(model.predict(["A man is walking in the park."])[0]["translation"].split()) <= 1
+
+
+@pytest.mark.parametrize("backbone", ["tiny-bert+tiny-bert", "tiny-gpt"])
+def test_batched_generation_writes_what_one_at_a_time_does_in_the_input_order(tmp_path: Path, backbone: str) -> None:
+    """Prediction sorts rows by length into batches (left-padded prompts for a decoder) and rows leave a batch as
+    they end; the texts are those of each input alone, in the inputs' order."""
+    sample = paths()
+    result = tlzoo.train("translation", backbone=backbone, train=sample["train"], output=str(tmp_path / "run"),
+                         **{**FAST, "max_steps": 1, "learning_rate": 1e-6, "max_new_tokens": 12})
+    model = tlzoo.load(result.output_dir)
+    import torch
+
+    with torch.no_grad():  # large random weights: each row writes its own text, of its own length
+        for parameter in model.model.parameters():
+            parameter.normal_(0, 0.5, generator=torch.Generator().manual_seed(parameter.numel()))
+    texts = [line.strip() for line in Path(sample["validation"]).read_text().splitlines()[:10]]
+    texts = [text if i % 3 else f"{text} {text}" for i, text in enumerate(texts)]  # lengths out of order
+    batched = [p["translation"] for p in model.predict(texts, batch_size=4)]
+    assert batched == [model.predict([text])[0]["translation"] for text in texts]
+    assert len({len(text.split()) for text in batched}) > 1  # rows of different lengths in a batch
