@@ -414,8 +414,8 @@ def reading(r: dict[str, Any]) -> list[str]:
             "can give; the 1.5x target would need a third of the step removed.")
     lines += [
         "- Tried and kept: labelled-positions loss and fused AdamW (above). The previous decoder-LM path (logits from "
-        "the batch's first target position on) is replaced: it still projected the prompts of rows whose prompt is "
-        "shorter than the longest, and the padding.",
+        "the batch's first target position on) is replaced: it still projected the end of every prompt longer than "
+        "the batch's shortest, and the padding.",
         "- Not a lever here: SDPA (both sides use transformers' default SDPA attention; BERT's attention dropout sends "
         "CPU SDPA to its math path on both), padding (both sides pad each batch to its longest source and target, on "
         "the same length-grouped batches), per-step Python work (a few ms of a step of seconds), host-device copies "
