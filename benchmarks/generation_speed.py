@@ -49,9 +49,9 @@ TRAIN = {("minilm-l6+minilm-l6", "translation"): {"max_steps": 16, "batch_size":
          ("smollm2-135m", "translation"): None, ("smollm2-135m", "summarization"): None}
 """Brief fine-tuning per route and task (learning rate and the rest: the task's defaults); None: the backbone as
 shipped (SmolLM2-135M-Instruct follows the task's prompt, and a few steps of it take minutes on this machine)."""
-SIZE = {"translation": 48, "summarization": 12}
+SIZE = {"translation": 40, "summarization": 8}
 ROUNDS = 3
-ROUND_SECONDS = 120.0
+ROUND_SECONDS = 100.0
 """A job starts another round only while its rounds so far took less than this (at least one round runs): the
 machine is shared, and the whole run must fit in about 12 minutes."""
 THREADS = 1
