@@ -48,7 +48,8 @@ demo: install
 
 test: install browser
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/pytest -q
+	$(VENV)/bin/pytest -q -n 2 --dist loadfile -m "not installs"
+	$(VENV)/bin/pytest -q -m installs
 
 lint: install
 	$(VENV)/bin/ruff check .

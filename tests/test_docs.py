@@ -54,6 +54,15 @@ def documents() -> list[Path]:
     return sorted(p for p in candidates if run_blocks(p.read_text()))
 
 
+def installs(document: Path) -> bool:
+    """Whether a block of ``document`` that must succeed installs a package into this environment."""
+    return any(block.kind != "bash run-error" and _INSTALL.search(block.code)
+               for block in run_blocks(document.read_text()))
+
+
+_INSTALL = re.compile(r"\b(tlzoo|pip) install\b")
+
+
 def installed_plugins() -> set[str]:
     return {ep.dist.name for ep in metadata.entry_points(group="tlzoo") if ep.dist}
 
@@ -71,7 +80,8 @@ def test_the_marker_convention_is_parsed() -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("document", documents(), ids=lambda p: p.name)
+@pytest.mark.parametrize("document", [pytest.param(d, marks=pytest.mark.installs) if installs(d) else d
+                                      for d in documents()], ids=lambda p: p.name)
 def test_the_code_in_a_document_runs(document: Path, tmp_path: Path) -> None:
     before = installed_plugins()
     env = _environment()

@@ -197,6 +197,7 @@ def test_list_available_shows_every_indexed_plugin_with_its_status_and_source() 
     assert "plugins/tlzoo-ner" in rows["tlzoo-ner"] and "installed 0.1.0" in rows["tlzoo-ner"]
 
 
+@pytest.mark.installs
 @pytest.mark.slow
 def test_tlzoo_install_installs_an_unpublished_indexed_plugin_from_its_path(tmp_path: Path) -> None:
     """A real pip run: an index entry whose distribution no package index has installs from ``path``."""

@@ -152,6 +152,7 @@ def _run(*command: str, cwd: Path | None = None) -> subprocess.CompletedProcess[
     return subprocess.run(list(command), capture_output=True, text=True, cwd=cwd, env=env, timeout=900)
 
 
+@pytest.mark.installs
 @pytest.mark.slow
 def test_new_install_list_test_check_uninstall(tmp_path: Path) -> None:
     """One plugin per task kind, installed by one pip run; each passes its own tests and ``tlzoo check``.
