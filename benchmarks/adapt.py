@@ -1,7 +1,8 @@
 """tlzoo adapt: task-adaptive pre-training (TAPT) then fine-tuning, against fine-tuning alone, minilm-l6.
 
-    .venv/bin/python benchmarks/adapt.py            # ~24 minutes on 2 idle cores
-    .venv/bin/python benchmarks/adapt.py --quick    # a few rows and steps: checks the script
+    .venv/bin/python benchmarks/adapt.py                # ~24 minutes on 2 idle cores
+    .venv/bin/python benchmarks/adapt.py --equal-time   # then the equal-time arms it skipped (~23 minutes)
+    .venv/bin/python benchmarks/adapt.py --quick        # a few rows and steps: checks the script
 
 Two tasks, each with the data of its recipe benchmark (../shared/datasets):
 
@@ -19,7 +20,8 @@ Fixed epochs, not time budgets (the machine is shared: a budget would measure th
 4. ``base_equal_time``: fine-tuning minilm-l6 for the epochs that the TAPT time buys on top, seeds 1, 2, 3: extra
    epochs = TAPT training seconds / (mean training seconds of ``base`` per epoch), measured in this run (gain at
    equal total time). These run last, for each task only when the run, at the time expected from the ``base``
-   arm's, still ends within ``BUDGET_MINUTES`` of the start.
+   arm's, still ends within ``BUDGET_MINUTES`` of the start; ``--equal-time`` runs the skipped ones afterwards, from
+   the saved results (the TAPT folders and timings under benchmarks/work and benchmarks/results stay as they are).
 
 The run's slot on the shared machine is 25 minutes, and every second of SST-2's TAPT is paid four times in it (once
 adapting, then again by each of the 3 seeds of its equal-time arm): SST-2 gets 2 epochs of TAPT, CoNLL (whose
@@ -35,10 +37,11 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+import sys
 import time
 from pathlib import Path
 
-from common import WORK, entry, machine, publish, require_shared, run_job
+from common import RESULTS, WORK, entry, machine, publish, require_shared, run_job
 from ner_conll import write_sentences
 
 SEEDS = (1, 2, 3)
@@ -124,8 +127,7 @@ def run_fixed(name: str, spec: dict, files: dict[str, str], quick: bool) -> dict
     """TAPT, then the same fine-tuning of the base and of the adapted backbone."""
     work = WORK / ("adapt_quick" if quick else "adapt") / name
     limit = {"max_steps": QUICK["max_steps"]} if quick else {}
-    common = {"task": spec["task"], "train": files["train"], "dev": files["dev"], "metric": spec["metric"],
-              "seeds": list(SEEDS), "settings": {**spec["fine_tune"], **limit}}
+    common = _fine_tuning(spec, files, quick)
     settings = {**TAPT, "epochs": spec["tapt_epochs"], "max_minutes": spec["tapt_minutes"], **limit}
     tapt = run_job(__file__, "tapt", {"task": spec["task"], "train": files["train"], "output": str(work / "tapt"),
                                       "settings": settings})
@@ -135,6 +137,13 @@ def run_fixed(name: str, spec: dict, files: dict[str, str], quick: bool) -> dict
     return {"task": spec["task"], "label": spec["label"], "metric": spec["metric"], "fine_tune": spec["fine_tune"],
             "tapt_epochs": spec["tapt_epochs"], "tapt_minutes": spec["tapt_minutes"],
             "tapt": tapt, "arms": arms, "work": str(work), "common": common}
+
+
+def _fine_tuning(spec: dict, files: dict[str, str], quick: bool) -> dict:
+    """The fine-tuning job's arguments that every arm of a task shares."""
+    limit = {"max_steps": QUICK["max_steps"]} if quick else {}
+    return {"task": spec["task"], "train": files["train"], "dev": files["dev"], "metric": spec["metric"],
+            "seeds": list(SEEDS), "settings": {**spec["fine_tune"], **limit}}
 
 
 def run_equal_time(result: dict, quick: bool) -> None:
@@ -164,6 +173,8 @@ def conclude(result: dict) -> None:
 
 
 def main(args: argparse.Namespace) -> None:
+    if args.equal_time:
+        return complete(args.quick)
     started = time.perf_counter()
     files = prepare(args.quick)
     tasks = {name: run_fixed(name, spec, files[name], args.quick) for name, spec in TASKS.items()}
@@ -174,19 +185,45 @@ def main(args: argparse.Namespace) -> None:
         else:
             result["equal_time_skipped"] = (f"its expected {expected / 60:.0f} minutes would overrun the "
                                             f"{BUDGET_MINUTES:g}-minute budget of the run (machine load)")
+    results = {"machine": machine(), "tapt": TAPT, "seeds": list(SEEDS), "tasks": tasks,
+               "budget_minutes": BUDGET_MINUTES, "quick": args.quick,
+               "wall_seconds": round(time.perf_counter() - started, 1)}
+    finish(results)
+
+
+def complete(quick: bool) -> None:
+    """The equal-time arms that the saved run skipped, run now; the run's other results are kept as they are."""
+    path = WORK / "adapt.quick.json" if quick else RESULTS / "adapt.json"
+    if not path.is_file():
+        sys.exit(f"{path} is missing: run benchmarks/adapt.py{' --quick' if quick else ''} first")
+    results = json.loads(path.read_text())
+    started = time.perf_counter()
+    files = prepare(quick)
+    skipped = [name for name, t in results["tasks"].items() if "equal_time_skipped" in t]
+    for name in skipped:
+        task = results["tasks"][name]
+        task["common"] = _fine_tuning(TASKS[name], files[name], quick)
+        run_equal_time(task, quick)
+        del task["equal_time_skipped"]
+    results["equal_time_run"] = {"tasks": skipped, "machine": machine(),
+                                 "wall_seconds": round(time.perf_counter() - started, 1)}
+    finish(results)
+
+
+def finish(results: dict) -> None:
+    """Summaries, gains and targets of the tasks' arms; then the JSON and the doc section."""
+    tasks = results["tasks"]
     for result in tasks.values():
         conclude(result)
-        del result["common"]
+        result.pop("common", None)
     gains_equal = [t["gain_equal_time"] > t["seed_std"] for t in tasks.values() if t["gain_equal_time"] is not None]
     targets = {"perplexity drops on held-out text (both tasks)":
                all(t["tapt"]["perplexity"]["after"] < t["tapt"]["perplexity"]["before"] for t in tasks.values()),
                "fine-tuning gain larger than the seeds' std on at least one task (fixed fine-tuning)":
                any(t["gain_fixed"] > t["seed_std"] for t in tasks.values()),
                "... and at equal total time": any(gains_equal)}
-    results = {"machine": machine(), "tapt": TAPT, "seeds": list(SEEDS), "tasks": tasks, "targets": targets,
-               "budget_minutes": BUDGET_MINUTES, "quick": args.quick,
-               "wall_seconds": round(time.perf_counter() - started, 1)}
-    publish("adapt", "adapt", results, markdown(results), args.quick)
+    results["targets"] = targets
+    publish("adapt", "adapt", results, markdown(results), results["quick"])
 
 
 def markdown(r: dict) -> str:
@@ -205,6 +242,13 @@ def markdown(r: dict) -> str:
              f"same seeds; mean ± standard "
              f"deviation over the seeds. *Equal total time*: fine-tuning alone for the epochs the TAPT time buys on "
              f"top (TAPT training seconds / fine-tuning seconds per epoch, both measured in this run).", ""]
+    later = r.get("equal_time_run")
+    if later and later["tasks"]:
+        names = " and ".join(r["tasks"][name]["label"] for name in later["tasks"])
+        lines[-1:-1] = [f"The equal-time arms of {names} did not fit the run's budget and ran afterwards "
+                        f"(`--equal-time`, from this run's TAPT timings): {later['machine']['date']}, load "
+                        f"{later['machine']['load_average_at_start']} at their start, "
+                        f"{later['wall_seconds'] / 60:.1f} minutes."]
     for t in r["tasks"].values():
         ft, s = t["fine_tune"], t["summaries"]
         lines += [f"**{t['label']}** ({t['task']}, {t['metric']} on dev): fine-tuning {ft['epochs']:g} epoch, batch "
@@ -238,5 +282,10 @@ def markdown(r: dict) -> str:
     return "\n".join(lines)
 
 
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--equal-time", action="store_true",
+                        help="run the equal-time arms the saved run skipped (its budget), keeping its other results")
+
+
 if __name__ == "__main__":
-    entry(__doc__, {"tapt": job_tapt, "fine_tune": job_fine_tune}, main)
+    entry(__doc__, {"tapt": job_tapt, "fine_tune": job_fine_tune}, main, configure)
