@@ -11,7 +11,7 @@ trained (``--teacher``, read only). Students train on the same 8,000 rows for 1 
 learning rate. Tuning rows: 1,000 held-out rows of SST-2 train (``dev.tsv`` of the shared copy, never trained
 on); scored on GLUE SST-2 dev (``test.tsv``, 872 rows) by accuracy.
 
-CoNLL-2003 NER (~22 minutes on 2 idle cores). Teacher: trained here by the strongest recipe of
+CoNLL-2003 NER (~30 minutes on 2 idle cores). Teacher: trained here by the strongest recipe of
 benchmarks/ner_conll.py, "tlzoo defaults, full train set, 10 min" (minilm-l6, all 14,041 sentences of CoNLL
 train, the ner task's default hyper-parameters: lr 1e-4, batch 16, 3 epochs, warm-up 0.06, stopped after
 ``TEACHER_MINUTES`` of training, the learning rate decaying over that budget; test F1 0.867 there). Students: the
@@ -26,7 +26,7 @@ embeddings and head):
 - distilled, the same steps; a sweep of temperature and alpha, each scored on the tuning rows: the best is
   the row reported;
 - distilled with the rest of the training set as unlabelled transfer text (``--unlabeled``, labels dropped),
-  at the best setting, for at most ``TRANSFER_MINUTES`` of training;
+  at the best setting, for at most the task's ``transfer_minutes`` of training;
 - ``tlzoo export --quantize int8`` of the best student.
 
 Prediction throughput: ``predict`` on the scored rows (NER: the first 1,000 of them), batch 64, tokenising and
@@ -52,12 +52,12 @@ from typing import Any
 from common import REPO, WORK, entry, machine, publish, require_shared, run_job
 
 TEACHER = REPO.parent / "main" / "benchmarks" / "work" / "serve_sst2"
-TRANSFER_MINUTES = 4.0
 TEACHER_MINUTES = 10.0
-RUN_MINUTES, RESERVE_MINUTES, LABELLING_MINUTES = 30.0, 4.0, 1.5
-"""The slot of one task's run on the shared machine: the students must be done ``RESERVE_MINUTES`` (export, speed)
-before its end. Under load a sweep point after the first is skipped when it would not leave one minute for the
-transfer arm, whose training time shrinks to what is left (less ``LABELLING_MINUTES``: the teacher labels the text)."""
+RESERVE_MINUTES, LABELLING_MINUTES = 4.0, 1.5
+"""A task's run has a slot on the shared machine (its ``run_minutes``): the students must be done
+``RESERVE_MINUTES`` (export, speed) before its end. Under load a sweep point after the first is skipped when it
+would not leave one minute for the transfer arm, whose training time shrinks to what is left (less
+``LABELLING_MINUTES``: the teacher labels the text)."""
 SPEED_ROUNDS, SPEED_BATCH = 3, 64
 QUICK = {"train_rows": 256, "tune_rows": 64, "test_rows": 64, "transfer_rows": 256, "max_steps": 3, "sweep": 2}
 
@@ -75,6 +75,8 @@ class Setup:
     transfer_rows: int
     sweep: list[tuple[float, float]]
     transfer_options: dict[str, Any]  # what the transfer arm changes in the recipe
+    transfer_minutes: float  # the transfer arm's training time cap
+    run_minutes: float  # the run's slot on the shared machine
     speed_rows: int  # the scored rows whose prediction is timed (0: all)
     results: str  # benchmarks/results/<results>.json
     section: str  # <!-- section:begin --> in docs/benchmarks.md
@@ -110,7 +112,8 @@ SETUPS = {
                              "weight_decay": 0.01, "seed": 42, "max_length": 128, "eval_batch_size": 64},
         teacher_recipe=None,
         train_rows=8000, tune_rows=1000, transfer_rows=12000,  # of 52,614 train rows: what fits the budget
-        sweep=[(2.0, 0.5), (4.0, 0.5), (2.0, 0.1)], transfer_options={}, speed_rows=0, results="distill",
+        sweep=[(2.0, 0.5), (4.0, 0.5), (2.0, 0.1)], transfer_options={}, transfer_minutes=4.0, run_minutes=30.0,
+        speed_rows=0, results="distill",
         section="distill",
         title="Distillation: a 3-layer student of the SST-2 model (`tlzoo distill`)", describe=_describe_sst2),
     "ner": Setup(
@@ -118,7 +121,8 @@ SETUPS = {
                       "eval_batch_size": 64},
         teacher_recipe={"max_minutes": TEACHER_MINUTES},  # ner_conll.py's "tlzoo defaults, full train set"
         train_rows=4000, tune_rows=1000, transfer_rows=9041,  # CoNLL train: 14,041 sentences, all used
-        sweep=[(2.0, 0.1), (2.0, 0.5)], transfer_options={"max_steps": 0, "epochs": 1},
+        sweep=[(2.0, 0.1), (2.0, 0.5)], transfer_options={"max_steps": 0, "epochs": 3}, transfer_minutes=8.0,
+        run_minutes=36.0,
         speed_rows=1000, results="distill_ner", section="distill-ner",
         title="Distillation: a 3-layer student of the CoNLL-2003 NER model (`tlzoo distill`)",
         describe=_describe_ner),
@@ -286,8 +290,8 @@ def run_task(setup: Setup, sst2_teacher: str, quick: bool) -> None:
     students = run_job(__file__, "students", {
         "teacher": teacher, "files": files, "work": str(work), "limits": limits, "metric": metric,
         "recipe": setup.recipe, "sweep": setup.sweep[:QUICK["sweep"]] if quick else setup.sweep,
-        "transfer_options": setup.transfer_options, "transfer_minutes": TRANSFER_MINUTES,
-        "deadline": None if quick else time.time() + 60 * (RUN_MINUTES - RESERVE_MINUTES) - (
+        "transfer_options": setup.transfer_options, "transfer_minutes": setup.transfer_minutes,
+        "deadline": None if quick else time.time() + 60 * (setup.run_minutes - RESERVE_MINUTES) - (
             time.perf_counter() - started)})
     tuned = f"tune_{metric}"
     distilled = [*students["sweep"], students["transfer"]]
@@ -357,8 +361,8 @@ def markdown(r: dict, setup: Setup) -> str:
                      f"{row['examples_per_second']:.0f} | {row['speedup']:.2f}x | {row['size_mb']} | "
                      f"{row.get('steps', '')} |")
     sweep = ", ".join([*(f"T={s['temperature']:g} alpha={s['alpha']:g}: {s[tuned]:.4f}" for s in r["sweep"]),
-                       *(f"T={s['temperature']:g} alpha={s['alpha']:g}: not run (the run's {RUN_MINUTES:g}-minute "
-                         f"slot, machine load)" for s in r.get("sweep_skipped", []))])
+                       *(f"T={s['temperature']:g} alpha={s['alpha']:g}: not run (the run's "
+                         f"{setup.run_minutes:g}-minute slot, machine load)" for s in r.get("sweep_skipped", []))])
     transfer = next(row for row in r["rows"] if row["model"] == "transfer")
     plain = r["rows"][1]
     lines += ["", f"Temperature and alpha, scored on {r['tune_rows']:,} held-out {unit} of the training set: "
