@@ -278,7 +278,8 @@ def markdown(r: dict) -> str:
               "much of its drop is the head being learnt, not the encoder adapting.", "",
               "Targets: " + "; ".join(f"{name}: {'met' if ok else 'MISSED'}" for name, ok in r["targets"].items())
               + ".", "",
-              "Reproduce: `.venv/bin/python benchmarks/adapt.py` (raw results: `benchmarks/results/adapt.json`)."]
+              "Reproduce: `.venv/bin/python benchmarks/adapt.py`, then `--equal-time` for arms its budget skipped (raw "
+              "results: `benchmarks/results/adapt.json`)."]
     return "\n".join(lines)
 
 
