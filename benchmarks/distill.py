@@ -11,7 +11,7 @@ trained (``--teacher``, read only). Students train on the same 8,000 rows for 1 
 learning rate. Tuning rows: 1,000 held-out rows of SST-2 train (``dev.tsv`` of the shared copy, never trained
 on); scored on GLUE SST-2 dev (``test.tsv``, 872 rows) by accuracy.
 
-CoNLL-2003 NER (~30 minutes on 2 idle cores). Teacher: trained here by the strongest recipe of
+CoNLL-2003 NER (~20 minutes on 2 idle cores). Teacher: trained here by the strongest recipe of
 benchmarks/ner_conll.py, "tlzoo defaults, full train set, 10 min" (minilm-l6, all 14,041 sentences of CoNLL
 train, the ner task's default hyper-parameters: lr 1e-4, batch 16, 3 epochs, warm-up 0.06, stopped after
 ``TEACHER_MINUTES`` of training, the learning rate decaying over that budget; test F1 0.867 there). Students: the
