@@ -79,6 +79,14 @@ def test_the_marker_convention_is_parsed() -> None:
         ("bash run", "echo 1\n", 2), ("python run", "print(2)\n", 8)]
 
 
+def test_a_document_that_installs_a_package_is_marked_to_run_alone(tmp_path: Path) -> None:
+    refused, installing = tmp_path / "refused.md", tmp_path / "installing.md"
+    refused.write_text("```bash run-error\ntlzoo install nre\n```\n```bash run\ntlzoo list\n```\n")
+    installing.write_text("```bash run\ntlzoo new demo\ntlzoo install -e ./tlzoo-demo\n```\n")
+    assert not installs(refused) and installs(installing)
+    assert [d.name for d in documents() if installs(d)] == ["plugin-authoring.md"]
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("document", [pytest.param(d, marks=pytest.mark.installs) if installs(d) else d
                                       for d in documents()], ids=lambda p: p.name)
