@@ -84,7 +84,8 @@ def test_a_document_that_installs_a_package_is_marked_to_run_alone(tmp_path: Pat
     refused.write_text("```bash run-error\ntlzoo install nre\n```\n```bash run\ntlzoo list\n```\n")
     installing.write_text("```bash run\ntlzoo new demo\ntlzoo install -e ./tlzoo-demo\n```\n")
     assert not installs(refused) and installs(installing)
-    assert [d.name for d in documents() if installs(d)] == ["plugin-authoring.md"]
+    marked = {d.name for d in documents() if installs(d)}
+    assert "plugin-authoring.md" in marked and "cli.md" not in marked  # cli.md's only install is a refused one
 
 
 @pytest.mark.slow

@@ -56,9 +56,8 @@ class StopCheck:
         class _StopAtCut(StoppingCriteria):
             def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
                 ended = torch.zeros(input_ids.shape[0], dtype=torch.bool, device=input_ids.device)
-                for row, token in enumerate(input_ids[:, -1].tolist()):
-                    if check.may_complete(token) and check(input_ids[row, prompt:].tolist()):
-                        ended[row] = True
+                for row, ids in enumerate(input_ids[:, prompt:].tolist()):
+                    ended[row] = check(ids)
                 return ended
 
         return StoppingCriteriaList([_StopAtCut()])
