@@ -167,7 +167,8 @@ class RelationTask(BaseTask):
     def postprocess(self, outputs: Sequence[Any], features: Any, examples: Any,
                     state: Mapping[str, Any]) -> list[dict[str, Any]]:
         labels = state["labels"]
-        errors = examples["error"] if "error" in examples.column_names else [None] * len(outputs)
+        # a datasets column indexed row by row reads the Arrow table once per row: read it once
+        errors = list(examples["error"]) if "error" in examples.column_names else [None] * len(outputs)
         predictions = []
         for i, (logits, entities) in enumerate(zip(outputs, _entity_texts(examples), strict=True)):
             if errors[i]:
