@@ -36,8 +36,11 @@ class TranslationTask(Seq2SeqTask):
     metrics = ("sacrebleu",)
     output_key = "translation"
     default_backbone = "smollm2-135m"
+    # evaluation batches of 128: a greedy decoding step reads the weights once for the whole batch and finished
+    # rows leave it, so a wide batch costs little more a step (BERT2BERT, one thread: 2.09x a plain generate loop
+    # at 128, 1.55x at 32; docs/benchmarks.md, generation speed)
     default_hparams: Mapping[str, Any] = {"learning_rate": 1e-4, "epochs": 3, "batch_size": 16,
-                                          "eval_batch_size": 32, "max_length": 128}
+                                          "eval_batch_size": 128, "max_length": 128}
     options: TranslationOptions
 
     def instruction(self) -> str:
