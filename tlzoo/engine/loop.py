@@ -19,7 +19,7 @@ from typing import Any
 import torch
 
 from tlzoo.api import TlzooError
-from tlzoo.engine import checkpoint
+from tlzoo.engine import checkpoint, clipping
 from tlzoo.engine.config import TrainConfig
 from tlzoo.engine.data import LengthGroupedBatches, feature_lengths, model_columns
 from tlzoo.engine.evaluation import EvalSet, evaluate_model
@@ -83,6 +83,7 @@ class FitLoop:
             deepspeed.deepspeed_config["train_micro_batch_size_per_gpu"] = max(
                 1, config.batch_size // accelerator.num_processes)
         self.model, self.optimizer = accelerator.prepare(model, optimizer)
+        self.clip_in_step = clipping.foldable(accelerator, self.optimizer)
         self.log = JsonlLog(output / "log.jsonl", enabled=accelerator.is_main_process)
         self.observers: list[Callable[[dict[str, Any]], None]] = []
         """Called with each training and evaluation record once it is logged (and the evaluation's checkpoint
@@ -303,7 +304,9 @@ class FitLoop:
             total += loss.item() * weight / len(group)
         if self.accelerator.num_processes > 1:
             total = self.accelerator.reduce(torch.tensor(total, device=self.accelerator.device), "mean").item()
-        if self.config.max_grad_norm:
+        if self.config.max_grad_norm and self.clip_in_step:
+            clipping.clip_in_step(self.optimizer, self.config.max_grad_norm)
+        elif self.config.max_grad_norm:
             self.accelerator.clip_grad_norm_(self.model.parameters(), self.config.max_grad_norm)
         self.optimizer.step()
         self.scheduler.step()
