@@ -407,11 +407,13 @@ def reading(r: dict[str, Any]) -> list[str]:
         own, labelled = cpu["own_loss_gflops"], cpu["labelled_loss_gflops"]
         lines.append(
             f"- `{route['backbone']}`: with both sides on the fused AdamW, the one piece of work tlzoo leaves "
-            "out is the vocabulary projection (and its softmax) at positions without a label: "
-            f"{1 - labelled / own:.0%} of the forward + backward FLOPs ({own:.1f} -> {labelled:.1f} GFLOP per "
-            "step). Everything else, the encoder and decoder layers, attention, dropout, the optimizer, runs the "
-            f"same kernels on the same batches on both sides, so {own / labelled:.2f}x is about the most this "
-            "can give; the 1.5x target would need a third of the step removed.")
+            "out is the vocabulary projection (with its softmax and cross-entropy) at positions without a label: "
+            f"{1 - labelled / own:.0%} of the forward + backward FLOPs ({own:.1f} -> {labelled:.1f} GFLOP a step), "
+            f"{cpu['own_loss']:.2f} -> {cpu['labelled_loss']:.2f} CPU s of forward + backward on the route's first "
+            f"two batches ({cpu['own_loss'] / cpu['labelled_loss']:.2f}x; the full logits' softmax moves "
+            "vocabulary-wide rows through memory, so it can cost more than its share of the FLOPs). The rest of a "
+            "step, the encoder and decoder layers, attention, dropout, the optimizer, is the same work on the same "
+            "batches on both sides; the 1.5x target would need about a third of the whole step removed.")
     lines += [
         "- Tried and kept: labelled-positions loss and fused AdamW (above). The previous decoder-LM path (logits from "
         "the batch's first target position on) is replaced: it still projected the end of every prompt longer than "
