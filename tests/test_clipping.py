@@ -22,7 +22,7 @@ def _steps(fold: bool, grads: list[torch.Tensor], max_norm: float) -> tuple[list
             param.grad = grad * scale
         if fold:
             clipping.clip_in_step(optimizer, max_norm)
-            clipped.append(getattr(optimizer, "grad_scale", None) is not None)
+            clipped.append(float(optimizer.grad_scale) > 1)
         else:
             torch.nn.utils.clip_grad_norm_(params, max_norm)
         optimizer.step()
