@@ -298,12 +298,13 @@ def notes(r: dict[str, Any]) -> list[str]:
         "longer stack on top of the training peak.",
         "- Memory, QA: the peak is a training step's (the activations of 16 windows of up to 384 tokens, the same "
         "tensors on both sides), and tlzoo starts training lower (550 against 586 MB, measured once). The Trainer "
-        "pads every window to 384 tokens; tlzoo pads each batch to its longest (the run's first 12 batches: 87 to "
-        "384 tokens), and shorter batches growing the heap first left it fragmented, the peak higher and more "
-        "variable (the previous run of this benchmark: tlzoo 4309, 4378, 4361 MB, the Trainer 4294, 4304, 4302). "
-        "The batch holding the longest example now goes first, as in transformers' length-grouped sampler (an "
-        "out-of-memory also shows at the first step): the QA figures below. It reshuffles the batches, so the "
-        "SST-2 accuracy moved within noise (0.8394 -> 0.8372 fp32, 2 of 872 sentences).",
+        "pads every window to 384 tokens; tlzoo pads each batch to its longest (before the change, the first 12 "
+        "batches: 87 to 384 tokens), and shorter batches growing the heap first left it fragmented, the peak "
+        "higher and more variable (the last run of this benchmark before the change, 2026-12-02: tlzoo 4309, "
+        "4378, 4361 MB, the Trainer 4294, 4304, 4302). The batch holding the longest example now goes first, as "
+        "in transformers' length-grouped sampler (an out-of-memory also shows at the first step): the QA figures "
+        "below. It reshuffles the batches, so the SST-2 accuracy moved within noise (0.8394 -> 0.8372 fp32, 2 of "
+        "872 sentences).",
     ]
 
 

@@ -4,7 +4,7 @@
 the clipping factor (by 1.0 when no clipping is needed). PyTorch's fused AdamW kernel already divides each gradient
 by an optional ``grad_scale`` as it reads it (the hook ``torch.amp.GradScaler`` uses), so the factor can ride along
 with the optimizer step: one pass over the gradients instead of two. On minilm-l6, whose 22.7M gradients are half
-embeddings, that is 15 -> 9 ms of a 149 ms fp32 training step on 2 CPU cores (docs/benchmarks.md, efficiency).
+embeddings, that is about 13 -> 8 ms of a 136 ms fp32 training step on 2 CPU cores (docs/benchmarks.md, efficiency).
 """
 
 from __future__ import annotations

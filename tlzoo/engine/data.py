@@ -113,7 +113,7 @@ class LengthGroupedBatches:
     the longest example goes first. A run that runs out of memory then does so at its first step, and
     the allocator's heap reaches its high-water mark on that step's tensors, which later, shorter
     batches reuse: grown by shorter batches first, it fragments and peaks higher (XQuAD QA, batches of
-    16 windows of 87-384 tokens: peak RSS 4170-4193 MB longest-first, 4309-4378 MB before; the
+    16 windows of 87-384 tokens: peak RSS 4170-4206 MB longest-first, 4309-4378 MB before; the
     efficiency benchmark).
     """
 
