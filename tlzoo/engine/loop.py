@@ -304,10 +304,11 @@ class FitLoop:
             total += loss.item() * weight / len(group)
         if self.accelerator.num_processes > 1:
             total = self.accelerator.reduce(torch.tensor(total, device=self.accelerator.device), "mean").item()
-        if self.config.max_grad_norm and self.clip_in_step:
-            clipping.clip_in_step(self.optimizer, self.config.max_grad_norm)
-        elif self.config.max_grad_norm:
-            self.accelerator.clip_grad_norm_(self.model.parameters(), self.config.max_grad_norm)
+        if self.config.max_grad_norm:
+            if self.clip_in_step:
+                clipping.clip_in_step(self.optimizer, self.config.max_grad_norm)
+            else:
+                self.accelerator.clip_grad_norm_(self.model.parameters(), self.config.max_grad_norm)
         self.optimizer.step()
         self.scheduler.step()
         self.optimizer.zero_grad(set_to_none=True)
