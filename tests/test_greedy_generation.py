@@ -10,6 +10,7 @@ import pytest
 
 from tlzoo.backbones.resolve import resolve_backbone
 from tlzoo.seq2seq import greedy
+from tlzoo.seq2seq.kv_cache import reserved_cache
 from tlzoo.seq2seq.stopping import StopCheck
 from tlzoo.testing import torch_threads
 
@@ -64,8 +65,11 @@ def generated_rows(model: Any, batch: dict[str, Any], kwargs: dict[str, Any]) ->
 
 
 @pytest.mark.parametrize("name", ["tiny-gpt", "tiny-bert+tiny-bert"])  # tiny-bart repeats one token per row
-def test_the_tokens_of_generate_while_finished_rows_leave_the_batch(name: str) -> None:
+def test_the_tokens_of_generate_while_finished_rows_leave_the_batch(name: str, monkeypatch: Any) -> None:
     import torch
+
+    caches: list[Any] = []  # a decoder LM decodes into the reserved cache (tlzoo.seq2seq.kv_cache)
+    monkeypatch.setattr(greedy, "reserved_cache", lambda *args: caches.append(reserved_cache(*args)) or caches[-1])
 
     model, tokenizer, batch = built(name)
     kwargs: dict[str, Any] = {"max_new_tokens": LIMIT, "num_beams": 1, "do_sample": False,
@@ -88,6 +92,10 @@ def test_the_tokens_of_generate_while_finished_rows_leave_the_batch(name: str) -
     hook.remove()
     assert widths[0] == len(TEXTS) and widths == sorted(widths, reverse=True) and widths[-1] < len(TEXTS)
     assert len(widths) == max(len(ids) for ids in expected)  # one forward per step of the longest row
+    decoder = not model.config.is_encoder_decoder
+    assert [cache is not None for cache in caches] == [decoder]
+    if decoder:  # the last step's rows, in the reserved buffers
+        assert caches[0].layers[0].keys.shape[0] == widths[-1] and caches[0].layers[0].buffers is not None
 
 
 def test_a_stop_check_ends_rows_where_the_task_cuts_them() -> None:

@@ -7,7 +7,8 @@ writing stop paying for the finished ones, and large batches (which amortise rea
 main cost of a step on a CPU) no longer cost their longest row's length times their width.
 
 The steps are ``model.generate``'s own: the model's ``prepare_inputs_for_generation``, positions from the attention
-mask for left-padded decoder prompts, the cache on, the logits of the last position only, and argmax. Only plain
+mask for left-padded decoder prompts, the cache on (a decoder LM's with its room reserved, so that a step does not
+copy it: :mod:`tlzoo.seq2seq.kv_cache`), the logits of the last position only, and argmax. Only plain
 greedy search qualifies (:func:`applies`); anything that changes the scores or the search (beams, sampling,
 repetition penalties, forced tokens from the model's generation config...) goes to ``model.generate``.
 """
@@ -18,6 +19,8 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
+
+from tlzoo.seq2seq.kv_cache import reserved_cache
 
 NEUTRAL_SETTINGS = frozenset({
     "max_new_tokens", "max_length", "num_beams", "do_sample", "temperature", "top_k", "top_p", "min_p", "typical_p",
@@ -64,8 +67,9 @@ def generate(model: Any, input_ids: torch.Tensor, attention_mask: torch.Tensor, 
     rows = input_ids.shape[0]
     outputs: list[list[int]] = [[] for _ in range(rows)]
     active = list(range(rows))  # the original row of each row still in the batch
-    state = _EncoderDecoder(core, input_ids, attention_mask) if core.config.is_encoder_decoder else \
-        _Decoder(core, input_ids, attention_mask)
+    cache = reserved_cache(core, limit)
+    state = _EncoderDecoder(core, input_ids, attention_mask, cache) if core.config.is_encoder_decoder else \
+        _Decoder(core, input_ids, attention_mask, cache)
     for step in range(limit):
         logits = state.step()
         # max() returns the first of equal maxima, like argmax, at a third of its time on a CPU
@@ -85,14 +89,14 @@ def generate(model: Any, input_ids: torch.Tensor, attention_mask: torch.Tensor, 
 class _Decoder:
     """A causal LM's state between steps: the last tokens, the attention mask and positions of the rows left."""
 
-    def __init__(self, model: Any, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> None:
+    def __init__(self, model: Any, input_ids: torch.Tensor, attention_mask: torch.Tensor, cache: Any) -> None:
         self.model = model
         self.input_ids = input_ids
         positions = attention_mask.long().cumsum(-1) - 1
         self.position_ids = positions.masked_fill(attention_mask == 0, 0)
         # like generate(): no mask at all when nothing is padded (a faster attention path, the same numbers)
         self.attention_mask: torch.Tensor | None = None if bool(attention_mask.all()) else attention_mask
-        self.cache: Any = None
+        self.cache = cache  # None: the model builds its own
         self.first = True
 
     def step(self) -> torch.Tensor:
@@ -121,7 +125,7 @@ class _Decoder:
 class _EncoderDecoder:
     """An encoder-decoder's state between steps: the encoding and decoder tokens of the rows left."""
 
-    def __init__(self, model: Any, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> None:
+    def __init__(self, model: Any, input_ids: torch.Tensor, attention_mask: torch.Tensor, cache: Any) -> None:
         self.model = model
         self.encoder_outputs = model.get_encoder()(input_ids=input_ids, attention_mask=attention_mask,
                                                    return_dict=True)
@@ -130,7 +134,7 @@ class _EncoderDecoder:
         if start is None:
             start = model.config.decoder_start_token_id
         self.decoder_ids = torch.full((input_ids.shape[0], 1), int(start), dtype=torch.long, device=input_ids.device)
-        self.cache: Any = None
+        self.cache = cache  # None: the model builds its own
         self.first = True
 
     def step(self) -> torch.Tensor:

@@ -1,0 +1,83 @@
+"""The greedy loop's key/value cache (:mod:`tlzoo.seq2seq.kv_cache`): the keys and values of transformers' own
+``DynamicLayer`` at every step, written in place into buffers allocated once."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tlzoo.backbones.resolve import resolve_backbone
+
+torch = pytest.importorskip("torch")
+
+
+def states(rows: int, positions: int) -> tuple[Any, Any]:
+    return torch.randn(rows, 2, positions, 4), torch.randn(rows, 2, positions, 4)
+
+
+def test_a_reserved_layer_holds_what_a_dynamic_layer_holds_and_writes_in_place() -> None:
+    from transformers.cache_utils import DynamicLayer
+
+    from tlzoo.seq2seq.kv_cache import ReservedLayer
+
+    torch.manual_seed(0)
+    reserved, dynamic = ReservedLayer(reserve=4), DynamicLayer()
+    buffers = []
+
+    def update(rows: int, positions: int) -> None:
+        new = states(rows, positions)
+        got, expected = reserved.update(*new), dynamic.update(*new)
+        assert all(torch.equal(a, b) for a, b in zip(got, expected, strict=True))
+        assert reserved.get_seq_length() == dynamic.get_seq_length()
+        buffers.append(reserved.buffers[0].data_ptr())
+
+    update(3, 5)  # a prompt of 5 positions: buffers for 5 + 4
+    for _ in range(4):
+        update(3, 1)  # decoding steps within the reserve: no new buffer
+    assert len(set(buffers)) == 1 and reserved.buffers[0].shape[-2] == 9
+
+    keep = torch.tensor([0, 2])  # a row ended: the rows left move to buffers with the same room
+    reserved.batch_select_indices(keep)
+    dynamic.batch_select_indices(keep)
+    assert torch.equal(reserved.keys, dynamic.keys) and torch.equal(reserved.values, dynamic.values)
+    assert reserved.buffers[0].shape == (2, 2, 9, 4)
+
+    update(2, 1)  # past the reserve: new buffers, the same values
+    assert reserved.buffers[0].shape[-2] == 10 + 4 and reserved.get_seq_length() == 10
+
+
+def test_a_reserved_layer_follows_tensors_replaced_behind_it() -> None:
+    """A beam reorder replaces the keys and values: the next update copies them into new buffers."""
+    from transformers.cache_utils import DynamicLayer
+
+    from tlzoo.seq2seq.kv_cache import ReservedLayer
+
+    torch.manual_seed(0)
+    reserved, dynamic = ReservedLayer(reserve=8), DynamicLayer()
+    for layer in (reserved, dynamic):
+        torch.manual_seed(1)
+        layer.update(*states(2, 3))
+        layer.reorder_cache(torch.tensor([1, 0]))
+    new = states(2, 1)
+    got, expected = reserved.update(*new), dynamic.update(*new)
+    assert all(torch.equal(a, b) for a, b in zip(got, expected, strict=True))
+
+
+def test_only_a_decoder_lm_with_plain_full_attention_gets_the_reserved_cache() -> None:
+    from transformers import MistralConfig
+
+    from tlzoo.seq2seq.kv_cache import ReservedLayer, reserved_cache
+
+    decoder = resolve_backbone("tiny-gpt").build_model("AutoModelForCausalLM")
+    cache = reserved_cache(decoder, reserve=16)
+    assert cache is not None and len(cache.layers) == decoder.config.n_layer
+    assert all(isinstance(layer, ReservedLayer) and layer.reserve == 16 for layer in cache.layers)
+
+    encoder_decoder = resolve_backbone("tiny-bart").build_model("AutoModelForSeq2SeqLM")
+    assert reserved_cache(encoder_decoder, reserve=16) is None  # its source is in the cross-attention cache
+
+    class Sliding:  # a sliding-window decoder keeps transformers' own window layers
+        config = MistralConfig(num_hidden_layers=2, sliding_window=8)
+
+    assert reserved_cache(Sliding(), reserve=16) is None
