@@ -67,12 +67,13 @@ def test_a_reserved_layer_follows_tensors_replaced_behind_it() -> None:
 def test_only_a_decoder_lm_with_plain_full_attention_gets_the_reserved_cache() -> None:
     from transformers import MistralConfig
 
-    from tlzoo.seq2seq.kv_cache import ReservedLayer, reserved_cache
+    from tlzoo.seq2seq.kv_cache import MAX_RESERVE, ReservedLayer, reserved_cache
 
     decoder = resolve_backbone("tiny-gpt").build_model("AutoModelForCausalLM")
     cache = reserved_cache(decoder, reserve=16)
     assert cache is not None and len(cache.layers) == decoder.config.n_layer
     assert all(isinstance(layer, ReservedLayer) and layer.reserve == 16 for layer in cache.layers)
+    assert reserved_cache(decoder, reserve=4096).layers[0].reserve == MAX_RESERVE  # grows by steps, not at once
 
     encoder_decoder = resolve_backbone("tiny-bart").build_model("AutoModelForSeq2SeqLM")
     assert reserved_cache(encoder_decoder, reserve=16) is None  # its source is in the cross-attention cache

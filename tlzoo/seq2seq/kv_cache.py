@@ -67,10 +67,15 @@ class ReservedLayer(DynamicLayer):
         return self.buffers[0][..., :end, :], self.buffers[1][..., :end, :]  # type: ignore[index]
 
 
+MAX_RESERVE = 256
+"""The most positions a layer reserves at a time: a large token limit costs one copy of the cache every 256 tokens,
+not memory for all of them from the first step (on a GPU, which reserves what it allocates)."""
+
+
 def reserved_cache(model: Any, reserve: int) -> Cache | None:
-    """An empty cache for a decoder LM whose layers are :class:`ReservedLayer` s; ``None`` (the model then builds
-    its own) for an encoder-decoder, or when a layer is not plain full attention (sliding windows, linear
-    attention...).
+    """An empty cache for a decoder LM whose layers are :class:`ReservedLayer` s with room for ``reserve`` more
+    positions (at most :data:`MAX_RESERVE`); ``None`` (the model then builds its own) for an encoder-decoder, or
+    when a layer is not plain full attention (sliding windows, linear attention...).
 
     Only a decoder LM's cache holds its prompt, hundreds of positions from the first step, which the
     ``torch.cat`` copies over and over. An encoder-decoder's source sits in its cross-attention cache, written once;
@@ -81,5 +86,5 @@ def reserved_cache(model: Any, reserve: int) -> Cache | None:
     cache = DynamicCache(config=model.config)
     if not cache.layers or any(type(layer) is not DynamicLayer for layer in cache.layers):
         return None
-    cache.layers = [ReservedLayer(reserve) for _ in cache.layers]
+    cache.layers = [ReservedLayer(min(reserve, MAX_RESERVE)) for _ in cache.layers]
     return cache
