@@ -21,8 +21,8 @@ from transformers.cache_utils import Cache, DynamicCache, DynamicLayer
 
 class ReservedLayer(DynamicLayer):
     """A ``DynamicLayer`` whose keys and values are the filled part of buffers with ``reserve`` positions to spare
-    after the first update. Anything that replaces the tensors (a beam reorder, a repeat) is followed: the next update
-    copies them into new buffers."""
+    after each allocation. Anything that replaces the tensors (a beam reorder, a repeat, a reset) is followed: the
+    next update copies them into new buffers."""
 
     def __init__(self, reserve: int) -> None:
         super().__init__()
@@ -35,36 +35,46 @@ class ReservedLayer(DynamicLayer):
             self.lazy_initialization(key_states, value_states)
         length = self.get_seq_length()
         needed = length + key_states.shape[-2]
-        if not (self._backs_keys() and self.buffers[0].shape[0] == key_states.shape[0]  # type: ignore[index]
-                and self.buffers[0].shape[-2] >= needed):  # type: ignore[index]
-            self.buffers = tuple(new.new_empty((*new.shape[:-2], needed + self.reserve, new.shape[-1]))
-                                 for new in (key_states, value_states))  # type: ignore[assignment]
+        if not self._has_room(key_states.shape[0], needed):
+            filled = (self.keys, self.values)
+            self.buffers = (_empty(key_states, needed + self.reserve), _empty(value_states, needed + self.reserve))
             if length:
-                self._write((self.keys, self.values), 0)
+                self._write(filled, 0)
         self.keys, self.values = self._write((key_states, value_states), length)
         return self.keys, self.values
 
     def batch_select_indices(self, indices: torch.Tensor) -> None:
         """Keep the rows ``indices``, in buffers with the same spare room (so that the next update writes in
         place); only the filled positions are copied."""
-        if not self._backs_keys() or self.get_seq_length() == 0:
+        length = self.get_seq_length()
+        if length == 0 or not self._has_room(self.keys.shape[0], length):
             super().batch_select_indices(indices)
             return
         kept = (self.keys[indices], self.values[indices])
-        self.buffers = tuple(torch.empty_like(buffer[:len(indices)]) for buffer in self.buffers)  # type: ignore
+        self.buffers = (torch.empty_like(self.buffers[0][:len(indices)]),
+                        torch.empty_like(self.buffers[1][:len(indices)]))
         self.keys, self.values = self._write(kept, 0)
 
-    def _backs_keys(self) -> bool:
-        """Whether the buffers still hold ``self.keys`` (a beam reorder, a repeat or a reset replaces them)."""
-        return self.buffers is not None and (self.keys.numel() == 0
-                                             or self.keys.data_ptr() == self.buffers[0].data_ptr())
+    def _has_room(self, rows: int, positions: int) -> bool:
+        """Whether the buffers still hold ``self.keys``, for ``rows`` rows, with room for ``positions``."""
+        if self.buffers is None:
+            return False
+        keys = self.buffers[0]
+        held = self.keys.numel() == 0 or self.keys.data_ptr() == keys.data_ptr()
+        return held and keys.shape[0] == rows and keys.shape[-2] >= positions
 
     def _write(self, states: tuple[torch.Tensor, torch.Tensor], start: int) -> tuple[torch.Tensor, torch.Tensor]:
         """Write ``states`` into the buffers from position ``start``; the buffers' filled part, up to their end."""
+        assert self.buffers is not None
+        keys, values = self.buffers
         end = start + states[0].shape[-2]
-        for buffer, new in zip(self.buffers, states, strict=True):  # type: ignore[arg-type]
-            buffer[..., start:end, :] = new
-        return self.buffers[0][..., :end, :], self.buffers[1][..., :end, :]  # type: ignore[index]
+        keys[..., start:end, :], values[..., start:end, :] = states
+        return keys[..., :end, :], values[..., :end, :]
+
+
+def _empty(states: torch.Tensor, positions: int) -> torch.Tensor:
+    """An uninitialised buffer like ``states`` (batch, heads, positions, head size) with ``positions`` positions."""
+    return states.new_empty((*states.shape[:-2], positions, states.shape[-1]))
 
 
 MAX_RESERVE = 256
