@@ -290,7 +290,8 @@ def render(r: dict[str, Any]) -> str:
         "- KV cache: on in both (`model.generate`'s default). A decoder LM's cache in tlzoo keeps room for the "
         "tokens to come (`tlzoo/seq2seq/kv_cache.py`): transformers' `DynamicLayer` grows by `torch.cat`, copying "
         "every layer's keys and values whole, into fresh memory, at each generated token, and SmolLM2's "
-        "summarization prompts put about 350 positions into each of its 30 layers from the first step. tlzoo's "
+        "summarization prompts (208 tokens on average, a batch padded to its longest: up to 350) are in each of "
+        "its 30 layers from the first step. tlzoo's "
         "layers allocate their buffers once, with room up to the token limit, and write each new position in "
         "place; attention reads the same values. Measured before this run (scratch runs, one thread, the same "
         "outputs): SmolLM2 summarization, 32 abstracts in batches of 16, 36.6 -> 32.3 s (1.13x); SmolLM2 "
@@ -314,7 +315,7 @@ def render(r: dict[str, Any]) -> str:
         "plain loop's, at about 158 GFLOP/s, close to one core's fp32 matmul peak (the same FLOPs on both sides); "
         "whole runs took 35.4 and 39.5 s. For 2x, decoding would have to fit in 39.5 / 2 - 15.0 = 4.8 s; it takes "
         "about 17 s with the reserved cache. A decoding step of 16 rows is bound by memory traffic, not FLOPs: the "
-        "540 MB of fp32 weights and about 300 MB of cached keys and values are read at every step, at about 6 GB/s "
+        "540 MB of fp32 weights and up to 300 MB of cached keys and values are read at every step, at about 6 GB/s "
         "on one core here. One batch of 32 abstracts took 37.2 s against 32.3 s for two of 16 (more padding in "
         "the prompt pass, twice the cache per step). Speculative decoding would not pay on a CPU either: checking k "
         "drafted tokens costs about k rows of a step.",

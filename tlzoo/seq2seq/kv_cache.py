@@ -2,9 +2,9 @@
 
 transformers' ``DynamicLayer`` grows by ``torch.cat`` at every step: each layer's keys and values are copied whole,
 into freshly allocated memory, once per generated token. On a CPU, where a decoding step is bound by memory traffic,
-that copy is a large part of the step once prompts are long: SmolLM2-135M summarising 32 SciTLDR abstracts (about
-350 cached positions in each of 30 layers, batches of 16, one thread) took 36.6 s with it and 32.3 s without it,
-for the same summaries (docs/benchmarks.md, generation speed).
+that copy is a large part of the step once prompts are long: SmolLM2-135M summarising 32 SciTLDR abstracts (prompts
+of 208 tokens on average, up to 350 cached positions in each of 30 layers, batches of 16, one thread) took 36.6 s
+with it and 32.3 s without it, for the same summaries (docs/benchmarks.md, generation speed).
 
 :class:`ReservedLayer` allocates each layer's keys and values once, with room for the positions the greedy loop can
 still add (it knows its token limit), writes each new position in place and hands attention a view of the positions
