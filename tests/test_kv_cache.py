@@ -5,11 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
+import torch
 
 from tlzoo.backbones.resolve import resolve_backbone
-
-torch = pytest.importorskip("torch")
 
 
 def states(rows: int, positions: int) -> tuple[Any, Any]:
