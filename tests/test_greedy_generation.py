@@ -65,11 +65,14 @@ def generated_rows(model: Any, batch: dict[str, Any], kwargs: dict[str, Any]) ->
 
 
 @pytest.mark.parametrize("name", ["tiny-gpt", "tiny-bert+tiny-bert"])  # tiny-bart repeats one token per row
-def test_the_tokens_of_generate_while_finished_rows_leave_the_batch(name: str, monkeypatch: Any) -> None:
+@pytest.mark.parametrize("prompt_tokens", [greedy.PROMPT_PASS_TOKENS, 12])  # the prompt pass in one or in groups
+def test_the_tokens_of_generate_while_finished_rows_leave_the_batch(name: str, prompt_tokens: int,
+                                                                     monkeypatch: Any) -> None:
     import torch
 
     caches: list[Any] = []  # a decoder LM decodes into the reserved cache (tlzoo.seq2seq.kv_cache)
     monkeypatch.setattr(greedy, "reserved_cache", lambda *args: caches.append(reserved_cache(*args)) or caches[-1])
+    monkeypatch.setattr(greedy, "PROMPT_PASS_TOKENS", prompt_tokens)
 
     model, tokenizer, batch = built(name)
     kwargs: dict[str, Any] = {"max_new_tokens": LIMIT, "num_beams": 1, "do_sample": False,
@@ -82,17 +85,27 @@ def test_the_tokens_of_generate_while_finished_rows_leave_the_batch(name: str, m
     expected = generated_rows(model, batch, kwargs)
     assert len({len(ids) for ids in expected}) >= 2, expected  # rows end at different steps
 
+    groups = greedy.prompt_groups(batch["attention_mask"], prompt_tokens)
+    assert (len(groups) > 1) == (prompt_tokens == 12)
+    decoder = not model.config.is_encoder_decoder
     widths: list[int] = []
-    core = model.decoder if model.config.is_encoder_decoder else model
-    hook = core.register_forward_pre_hook(lambda module, args, kw: widths.append(
-        (kw.get("input_ids") if kw.get("input_ids") is not None else args[0]).shape[0]), with_kwargs=True)
+    prompt_widths: list[int] = []  # the encoder's, or the decoder LM's first forwards
+    hooks = [(model.decoder if not decoder else model).register_forward_pre_hook(
+        lambda module, args, kw: widths.append(
+            (kw.get("input_ids") if kw.get("input_ids") is not None else args[0]).shape[0]), with_kwargs=True)]
+    if not decoder:
+        hooks.append(model.get_encoder().register_forward_pre_hook(
+            lambda module, args, kw: prompt_widths.append(kw["input_ids"].shape[0]), with_kwargs=True))
     with torch.inference_mode():
         assert greedy.applies(model, kwargs)
         assert greedy.generate(model, batch["input_ids"], batch["attention_mask"], kwargs) == expected
-    hook.remove()
+    for hook in hooks:
+        hook.remove()
+    if decoder:  # the prompt pass is the decoder's first forward, or one forward per group
+        prompt_widths, widths = widths[:len(groups)], [len(TEXTS), *widths[len(groups):]]
+    assert sorted(prompt_widths) == sorted(len(rows) for rows, _ in groups)
     assert widths[0] == len(TEXTS) and widths == sorted(widths, reverse=True) and widths[-1] < len(TEXTS)
     assert len(widths) == max(len(ids) for ids in expected)  # one forward per step of the longest row
-    decoder = not model.config.is_encoder_decoder
     assert [cache is not None for cache in caches] == [decoder]
     if decoder:  # the last step's rows, in the reserved buffers
         assert caches[0].layers[0].keys.shape[0] == widths[-1] and caches[0].layers[0].buffers is not None
@@ -150,3 +163,31 @@ def test_only_plain_greedy_search_takes_the_fast_path() -> None:
     assert not greedy.applies(model, {**plain, "no_repeat_ngram_size": 2})
     model.generation_config.repetition_penalty = 1.3  # changes the scores: model.generate's business
     assert not greedy.applies(model, plain)
+
+
+def test_the_prompt_pass_groups_rows_by_length_each_with_the_columns_its_rows_fill() -> None:
+    import torch
+
+    lengths = [3, 5, 2, 4]
+    left = torch.tensor([[0] * (5 - n) + [1] * n for n in lengths])  # a decoder LM's prompts
+    groups = greedy.prompt_groups(left, tokens=6)  # longest first, a group closed at 6 real tokens or more
+    assert [(rows.tolist(), columns) for rows, columns in groups] == [([1, 3], slice(0, 5)), ([0, 2], slice(2, 5))]
+    right = left.flip(-1)  # an encoder's sources
+    assert [columns for _, columns in greedy.prompt_groups(right, tokens=6)] == [slice(0, 5), slice(0, 3)]
+    assert [rows.tolist() for rows, _ in greedy.prompt_groups(left, tokens=100)] == [[1, 3, 0, 2]]
+
+
+def test_an_encoder_pass_in_groups_gives_each_row_its_own_states(monkeypatch: Any) -> None:
+    import torch
+
+    model, _, batch = built("tiny-bert+tiny-bert")
+    mask = batch["attention_mask"].bool()
+    with torch.inference_mode():
+        whole = greedy._encode(model.get_encoder(), batch["input_ids"], batch["attention_mask"]).last_hidden_state
+        monkeypatch.setattr(greedy, "PROMPT_PASS_TOKENS", 12)
+        groups = greedy.prompt_groups(batch["attention_mask"], 12)
+        grouped = greedy._encode(model.get_encoder(), batch["input_ids"], batch["attention_mask"]).last_hidden_state
+    assert len(groups) > 1 and grouped.shape == whole.shape
+    assert torch.allclose(grouped[mask], whole[mask], atol=1e-5)  # the real tokens' states, row by row
+    for rows, columns in groups:  # past a group's longest row: zeros, masked out of cross-attention
+        assert not grouped[rows, columns.stop:].any()

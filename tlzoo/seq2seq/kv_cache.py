@@ -13,6 +13,7 @@ written so far: the same values, so the same outputs.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import torch
@@ -54,6 +55,22 @@ class ReservedLayer(DynamicLayer):
         self.buffers = (torch.empty_like(self.buffers[0][:len(indices)]),
                         torch.empty_like(self.buffers[1][:len(indices)]))
         self.keys, self.values = self._write(kept, 0)
+
+    def assemble(self, parts: Sequence[tuple[torch.Tensor, DynamicLayer]], rows: int, length: int) -> None:
+        """Hold ``rows`` rows of ``length`` positions, put together from the layers of a prompt pass run in groups
+        of rows: ``parts`` pairs each group's row indices with its layer, whose positions are the last ones of
+        those rows (left-padded prompts). The positions before them are the rows' padding, which attention masks
+        out; they are zeros, not uninitialised memory, because a masked-out NaN would still poison the sum."""
+        keys, values = parts[0][1].keys, parts[0][1].values
+        self.lazy_initialization(keys, values)
+        self.buffers = (keys.new_empty((rows, keys.shape[1], length + self.reserve, keys.shape[-1])),
+                        values.new_empty((rows, values.shape[1], length + self.reserve, values.shape[-1])))
+        for index, part in parts:
+            start = length - part.keys.shape[-2]
+            for buffer, states in zip(self.buffers, (part.keys, part.values), strict=True):
+                buffer[index, :, :start] = 0
+                buffer[index, :, start:length] = states
+        self.keys, self.values = self.buffers[0][..., :length, :], self.buffers[1][..., :length, :]
 
     def _has_room(self, rows: int, positions: int) -> bool:
         """Whether the buffers still hold ``self.keys``, for ``rows`` rows, with room for ``positions``."""
@@ -98,3 +115,10 @@ def reserved_cache(model: Any, reserve: int) -> Cache | None:
         return None
     cache.layers = [ReservedLayer(min(reserve, MAX_RESERVE)) for _ in cache.layers]
     return cache
+
+
+def assemble(cache: Cache, parts: Sequence[tuple[torch.Tensor, Cache]], rows: int, length: int) -> None:
+    """Fill the empty reserved ``cache`` (from :func:`reserved_cache`) with a prompt pass run in groups of rows:
+    ``parts`` pairs each group's row indices with the cache its forward wrote (see :meth:`ReservedLayer.assemble`)."""
+    for position, layer in enumerate(cache.layers):
+        layer.assemble([(index, part.layers[position]) for index, part in parts], rows, length)

@@ -26,8 +26,11 @@ class SummarizationTask(Seq2SeqTask):
     metrics = ("rouge",)
     output_key = "summary"
     default_backbone = "smollm2-135m"
+    # evaluation batches of 32: the prompt pass runs in groups of similar length, so a wider batch no longer pads
+    # long documents to the longest, and its decoding steps read the weights once for twice the rows (SmolLM2, one
+    # thread: 24.7 s for 32 abstracts in one batch, 29.8 s in two of 16; docs/benchmarks.md, generation speed)
     default_hparams: Mapping[str, Any] = {"learning_rate": 1e-4, "epochs": 3, "batch_size": 8,
-                                          "eval_batch_size": 16, "max_length": 512}
+                                          "eval_batch_size": 32, "max_length": 512}
     options: SummarizationOptions
 
     def instruction(self) -> str:
