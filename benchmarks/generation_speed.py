@@ -305,20 +305,34 @@ def render(r: dict[str, Any]) -> str:
         "now 128 sentences (was 32). Measured before the change, one thread, tlzoo against the plain loop on the "
         "same slices (scratch runs, 2026-12-02): BERT2BERT translation, 200 sentences, 1.55x at 32, 1.91x at 64, "
         "2.09x at 128, 2.05x at 256; SmolLM2 translation, 64 sentences, 4.03x at 64, 3.93x at 128. Summarization "
-        "keeps 16: BERT2BERT, 48 abstracts, 2.23x at 16, 2.12x at 32, 1.89x at 64 (long encoder inputs, whose "
-        "padding grows with the batch); SmolLM2, 32 abstracts, 1.09x at 16, 1.13x at 32.",
+        "stayed at 16 while a wide batch padded its long inputs to the longest (BERT2BERT, 48 abstracts, 2.23x at 16, "
+        "2.12x at 32, 1.89x at 64; SmolLM2, 32 abstracts, 1.09x at 16, 1.13x at 32); with the prompt pass in "
+        "groups (next item) it evaluates in batches of 32.",
+        "- The prompt pass in groups (`prompt_groups` in `tlzoo/seq2seq/greedy.py`): a batch's prompts (a decoder "
+        "LM's) or sources (an encoder's) go through the model in groups of rows of similar length, longest first, "
+        "about 1,024 real tokens each, every group padded only to its own longest (a group of one length needs no "
+        "mask at all). A decoder LM's reserved cache is then put together from the groups' caches, left-padded "
+        "with zeros that the attention mask leaves out, and an encoder's outputs likewise; the decoding steps run "
+        "over the whole batch. The tokens are `model.generate`'s (`tests/test_greedy_generation.py`, with the "
+        "pass in one forward and in groups). Measured before this run (scratch runs, one thread, the same texts): "
+        "SmolLM2 summarization, 32 abstracts, 33.8 s in two batches of 16, 29.8 s with groups, 24.7 s in one "
+        "batch of 32 with groups (its prompt pass 11 s of it); BERT2BERT summarization, 48 abstracts, 4.5 s at "
+        "16, 4.0 s at 16 with groups, 3.7 s at 32 with groups; translation at 128, SmolLM2 64 sentences 8.0 -> "
+        "7.3 s, BERT2BERT 200 sentences 2.7 -> 2.6 s. What it costs: a wider batch holds twice the rows' cache "
+        "(SmolLM2 summarization, peak RSS of the whole job 1805 -> 2465 MB).",
         "- The next token: `max(dim=-1).indices` instead of `argmax` (the same first index of equal maxima; "
         "6.5 -> 2.0 ms for 128 rows of BERT's 30,522 scores on one thread).",
         "- Where 2x is out of reach: SmolLM2's summaries run to the 64-token limit (no row leaves early), so "
-        "tlzoo and the plain loop run the same steps. Measured on the 32 abstracts (scratch runs, one thread, before "
-        "the cache change): the prompt pass alone takes 15.0 s in tlzoo's length-sorted batches and 16.4 s in the "
-        "plain loop's, at about 158 GFLOP/s, close to one core's fp32 matmul peak (the same FLOPs on both sides); "
-        "whole runs took 35.4 and 39.5 s. For 2x, decoding would have to fit in 39.5 / 2 - 15.0 = 4.8 s; it takes "
-        "about 17 s with the reserved cache. A decoding step of 16 rows is bound by memory traffic, not FLOPs: the "
-        "540 MB of fp32 weights and up to 300 MB of cached keys and values are read at every step, at about 6 GB/s "
-        "on one core here. One batch of 32 abstracts took 37.2 s against 32.3 s for two of 16 (more padding in "
-        "the prompt pass, twice the cache per step). Speculative decoding would not pay on a CPU either: checking k "
-        "drafted tokens costs about k rows of a step.",
+        "tlzoo and the plain loop run the same steps. Measured on the 32 abstracts (scratch runs, one thread): the "
+        "prompt pass takes 16.4 s in the plain loop's batches (15.0 s in tlzoo's former sorted batches of 16) and "
+        "11 s in tlzoo's groups, about 130 GFLOP/s (70% of one core's fp32 matmul peak): without padding it is "
+        "the prompts' own FLOPs, which no batching removes. For 2x (about 21 s here), decoding would have to fit "
+        "in about 10 s; it takes 14 s, 64 steps of the 32 rows at about 0.22 s each. A decoding step is bound by "
+        "memory traffic, not FLOPs: the 540 MB of fp32 weights and about as much cached keys and values (32 rows, "
+        "up to 414 positions, 30 layers) are read at every step, at about 5-6 GB/s on one core here. Speculative "
+        "decoding would not pay on a CPU either: checking k drafted tokens costs about k rows of a step, and "
+        "drafts looked up in the prompt (an offline count on these 32 summaries) would cut a row's steps by about "
+        "half but the batch's, set by its slowest row, only from 64 to 51-60.",
         "",
         "Reproduce: `.venv/bin/python benchmarks/generation_speed.py` (raw results, with each training command and "
         "every output that differs: `benchmarks/results/generation_speed.json`).",
