@@ -318,8 +318,10 @@ def render(r: dict[str, Any]) -> str:
         "SmolLM2 summarization, 32 abstracts, 33.8 s in two batches of 16, 29.8 s with groups, 24.7 s in one "
         "batch of 32 with groups (its prompt pass 11 s of it); BERT2BERT summarization, 48 abstracts, 4.5 s at "
         "16, 4.0 s at 16 with groups, 3.7 s at 32 with groups; translation at 128, SmolLM2 64 sentences 8.0 -> "
-        "7.3 s, BERT2BERT 200 sentences 2.7 -> 2.6 s. What it costs: a wider batch holds twice the rows' cache "
-        "(SmolLM2 summarization, peak RSS of the whole job 1805 -> 2465 MB).",
+        "7.3 s, BERT2BERT 200 sentences 2.7 -> 2.6 s. What it costs: a wider batch holds twice the rows' cache, "
+        "and a group's own cache lives until it is written into the batch's (SmolLM2 summarization, tlzoo's path "
+        "alone in a process of its own, peak RSS: 1729 MB at 16 in one pass, 1899 MB at 32 in groups, 2539 MB at "
+        "32 in one pass).",
         "- The next token: `max(dim=-1).indices` instead of `argmax` (the same first index of equal maxima; "
         "6.5 -> 2.0 ms for 128 rows of BERT's 30,522 scores on one thread).",
         "- Where 2x is out of reach: SmolLM2's summaries run to the 64-token limit (no row leaves early), so "

@@ -82,7 +82,7 @@ def test_only_a_decoder_lm_with_plain_full_attention_gets_the_reserved_cache() -
     assert reserved_cache(Sliding(), reserve=16) is None
 
 
-def test_a_reserved_layer_assembled_from_groups_of_rows_holds_them_right_aligned_with_room_to_spare() -> None:
+def test_a_reserved_layer_put_together_from_groups_of_rows_holds_them_right_aligned_with_room_to_spare() -> None:
     """A prompt pass run in groups of rows (each padded to its own longest) is put together left-padded to the
     batch's longest: each group's positions last, zeros before them, the reserve after."""
     from transformers.cache_utils import DynamicLayer
@@ -91,13 +91,11 @@ def test_a_reserved_layer_assembled_from_groups_of_rows_holds_them_right_aligned
 
     torch.manual_seed(0)
     groups = {(0, 3): states(2, 5), (1,): states(1, 2), (2,): states(1, 4)}
-    parts = []
+    reserved = ReservedLayer(reserve=3)
     for rows, new in groups.items():
         layer = DynamicLayer()
         layer.update(*new)
-        parts.append((torch.tensor(rows), layer))
-    reserved = ReservedLayer(reserve=3)
-    reserved.assemble(parts, rows=4, length=5)
+        reserved.place(torch.tensor(rows), layer, rows=4, length=5)
     assert reserved.get_seq_length() == 5 and reserved.buffers is not None
     assert reserved.buffers[0].shape == (4, 2, 5 + 3, 4)
     for rows, (keys, values) in groups.items():

@@ -23,7 +23,7 @@ from typing import Any
 import torch
 from transformers.modeling_outputs import BaseModelOutput
 
-from tlzoo.seq2seq.kv_cache import assemble, reserved_cache
+from tlzoo.seq2seq.kv_cache import place, reserved_cache
 
 NEUTRAL_SETTINGS = frozenset({
     "max_new_tokens", "max_length", "num_beams", "do_sample", "temperature", "top_k", "top_p", "min_p", "typical_p",
@@ -151,11 +151,11 @@ class _Decoder:
         return self.model(**inputs, return_dict=True)
 
     def _prompt_pass_in_groups(self, groups: list[tuple[torch.Tensor, slice]]) -> torch.Tensor:
-        """The prompt pass one group of rows at a time (:func:`prompt_groups`), each in a cache of its own, then
-        put together in the reserved cache, the padding before each group's positions left out of its forward."""
+        """The prompt pass one group of rows at a time (:func:`prompt_groups`), each in a cache of its own, written
+        into the reserved cache at once (so that one group's cache is alive at a time), the padding before each
+        group's positions left out of its forward."""
         assert self.attention_mask is not None
         logits: torch.Tensor | None = None
-        parts = []
         for index, columns in groups:
             mask = self.attention_mask[index, columns]
             out = self._forward(self.input_ids[index, columns], None if bool(mask.all()) else mask,
@@ -163,8 +163,7 @@ class _Decoder:
             if logits is None:
                 logits = out.logits.new_empty((self.input_ids.shape[0], *out.logits.shape[1:]))
             logits[index] = out.logits
-            parts.append((index, out.cache))
-        assemble(self.cache, parts, *self.input_ids.shape)
+            place(self.cache, index, out.cache, *self.input_ids.shape)
         assert logits is not None
         return logits
 

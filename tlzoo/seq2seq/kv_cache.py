@@ -13,7 +13,6 @@ written so far: the same values, so the same outputs.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import torch
@@ -56,20 +55,19 @@ class ReservedLayer(DynamicLayer):
                         torch.empty_like(self.buffers[1][:len(indices)]))
         self.keys, self.values = self._write(kept, 0)
 
-    def assemble(self, parts: Sequence[tuple[torch.Tensor, DynamicLayer]], rows: int, length: int) -> None:
-        """Hold ``rows`` rows of ``length`` positions, put together from the layers of a prompt pass run in groups
-        of rows: ``parts`` pairs each group's row indices with its layer, whose positions are the last ones of
-        those rows (left-padded prompts). The positions before them are the rows' padding, which attention masks
+    def place(self, index: torch.Tensor, part: DynamicLayer, rows: int, length: int) -> None:
+        """Write one group's prompt pass into this layer, which holds ``rows`` rows of ``length`` positions once
+        every group is placed: ``part``, the layer of the group's own forward, holds the last positions of the rows
+        ``index`` (left-padded prompts). The positions before them are the rows' padding, which attention masks
         out; they are zeros, not uninitialised memory, because a masked-out NaN would still poison the sum."""
-        keys, values = parts[0][1].keys, parts[0][1].values
-        self.lazy_initialization(keys, values)
-        self.buffers = (keys.new_empty((rows, keys.shape[1], length + self.reserve, keys.shape[-1])),
-                        values.new_empty((rows, values.shape[1], length + self.reserve, values.shape[-1])))
-        for index, part in parts:
-            start = length - part.keys.shape[-2]
-            for buffer, states in zip(self.buffers, (part.keys, part.values), strict=True):
-                buffer[index, :, :start] = 0
-                buffer[index, :, start:length] = states
+        if self.buffers is None:
+            self.lazy_initialization(part.keys, part.values)
+            self.buffers = (_empty(part.keys, length + self.reserve, rows),
+                            _empty(part.values, length + self.reserve, rows))
+        start = length - part.keys.shape[-2]
+        for buffer, states in zip(self.buffers, (part.keys, part.values), strict=True):
+            buffer[index, :, :start] = 0
+            buffer[index, :, start:length] = states
         self.keys, self.values = self.buffers[0][..., :length, :], self.buffers[1][..., :length, :]
 
     def _has_room(self, rows: int, positions: int) -> bool:
@@ -89,9 +87,10 @@ class ReservedLayer(DynamicLayer):
         return keys[..., :end, :], values[..., :end, :]
 
 
-def _empty(states: torch.Tensor, positions: int) -> torch.Tensor:
-    """An uninitialised buffer like ``states`` (batch, heads, positions, head size) with ``positions`` positions."""
-    return states.new_empty((*states.shape[:-2], positions, states.shape[-1]))
+def _empty(states: torch.Tensor, positions: int, rows: int | None = None) -> torch.Tensor:
+    """An uninitialised buffer like ``states`` (batch, heads, positions, head size) with ``positions`` positions
+    (and ``rows`` rows, if given)."""
+    return states.new_empty((states.shape[0] if rows is None else rows, states.shape[1], positions, states.shape[-1]))
 
 
 MAX_RESERVE = 256
@@ -117,8 +116,8 @@ def reserved_cache(model: Any, reserve: int) -> Cache | None:
     return cache
 
 
-def assemble(cache: Cache, parts: Sequence[tuple[torch.Tensor, Cache]], rows: int, length: int) -> None:
-    """Fill the empty reserved ``cache`` (from :func:`reserved_cache`) with a prompt pass run in groups of rows:
-    ``parts`` pairs each group's row indices with the cache its forward wrote (see :meth:`ReservedLayer.assemble`)."""
-    for position, layer in enumerate(cache.layers):
-        layer.assemble([(index, part.layers[position]) for index, part in parts], rows, length)
+def place(cache: Cache, index: torch.Tensor, part: Cache, rows: int, length: int) -> None:
+    """Write a group of rows' prompt pass into a reserved ``cache`` (from :func:`reserved_cache`), empty before
+    the first group: ``part`` is the cache of the group's own forward (see :meth:`ReservedLayer.place`)."""
+    for layer, group_layer in zip(cache.layers, part.layers, strict=True):
+        layer.place(index, group_layer, rows, length)
