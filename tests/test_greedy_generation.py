@@ -175,6 +175,8 @@ def test_the_prompt_pass_groups_rows_by_length_each_with_the_columns_its_rows_fi
     right = left.flip(-1)  # an encoder's sources
     assert [columns for _, columns in greedy.prompt_groups(right, tokens=6)] == [slice(0, 5), slice(0, 3)]
     assert [rows.tolist() for rows, _ in greedy.prompt_groups(left, tokens=100)] == [[1, 3, 0, 2]]
+    empty = torch.cat([left, torch.zeros(1, 5, dtype=left.dtype)])
+    assert [rows.tolist() for rows, _ in greedy.prompt_groups(empty, tokens=2)] == [[1], [3], [0], [2, 4]]
 
 
 def test_an_encoder_pass_in_groups_gives_each_row_its_own_states(monkeypatch: Any) -> None:

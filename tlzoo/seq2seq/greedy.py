@@ -72,7 +72,7 @@ def prompt_groups(attention_mask: torch.Tensor, tokens: int) -> list[tuple[torch
     groups: list[list[int]] = [[]]
     filled = 0
     for row in sorted(range(len(lengths)), key=lambda row: -lengths[row]):
-        if filled >= tokens:
+        if filled >= tokens and lengths[row]:  # an empty row joins the last group: a group has columns to run
             groups.append([])
             filled = 0
         groups[-1].append(row)
