@@ -8,7 +8,8 @@ with it and 32.3 s without it, for the same summaries (docs/benchmarks.md, gener
 
 :class:`ReservedLayer` allocates each layer's keys and values once, with room for the positions the greedy loop can
 still add (it knows its token limit), writes each new position in place and hands attention a view of the positions
-written so far: the same values, so the same outputs.
+written so far: the same values, so the same outputs. A prompt pass run in groups of rows (each group padded to its
+own longest prompt) is written into it group by group, left-padded to the batch's longest (:func:`place`).
 """
 
 from __future__ import annotations
