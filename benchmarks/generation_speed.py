@@ -310,9 +310,10 @@ def render(r: dict[str, Any]) -> str:
         "groups (next item) it evaluates in batches of 32.",
         "- The prompt pass in groups (`prompt_groups` in `tlzoo/seq2seq/greedy.py`): a batch's prompts (a decoder "
         "LM's) or sources (an encoder's) go through the model in groups of rows of similar length, longest first, "
-        "about 1,024 real tokens each, every group padded only to its own longest (a group of one length needs no "
-        "mask at all). A decoder LM's reserved cache is then put together from the groups' caches, left-padded "
-        "with zeros that the attention mask leaves out, and an encoder's outputs likewise; the decoding steps run "
+        "about 1,024 real tokens each, every group padded only to its own longest (a decoder LM's group of one "
+        "length runs without a mask). A decoder LM's reserved cache is then put together from the groups' "
+        "caches, left-padded with zeros that the attention mask leaves out, and an encoder's outputs likewise; the "
+        "decoding steps run "
         "over the whole batch. The tokens are `model.generate`'s (`tests/test_greedy_generation.py`, with the "
         "pass in one forward and in groups). Measured before this run (scratch runs, one thread, the same texts): "
         "SmolLM2 summarization, 32 abstracts, 33.8 s in two batches of 16, 29.8 s with groups, 24.7 s in one "
